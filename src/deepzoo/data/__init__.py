@@ -1,0 +1,86 @@
+"""Datasets: embedded ones, on-disk formats, splits, validation and batching.
+
+``load_dataset(spec, **options)`` takes a registered name (``digits``, ``moons`` ...) or a format and a
+path (``csv:data.csv?target=price``, ``imagefolder:photos/``, ``npz:arrays.npz`` ...). Options in the
+spec's query string and keyword options are merged (keywords win).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from ..errors import DataError
+from ..registry import Registry
+from .build import RawData, build_bundle
+from .bundle import DataBundle, DatasetMeta, GraphSplit, TensorSplit
+
+DATASETS = Registry("dataset")
+FORMATS = Registry("format")
+_FAMILY_MODULES = ("embedded", "formats", "graphs")
+_loaded = False
+
+__all__ = [
+    "DATASETS",
+    "FORMATS",
+    "DataBundle",
+    "DatasetMeta",
+    "GraphSplit",
+    "RawData",
+    "TensorSplit",
+    "build_bundle",
+    "list_datasets",
+    "load_dataset",
+    "parse_spec",
+]
+
+
+def _load_modules() -> None:
+    """Import the modules that register datasets and formats (once)."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        for name in _FAMILY_MODULES:
+            try:
+                importlib.import_module(f"{__name__}.{name}")
+            except ModuleNotFoundError as err:
+                if err.name != f"{__name__}.{name}":
+                    raise
+
+
+def list_datasets() -> list[str]:
+    """Every embedded dataset name, sorted."""
+    _load_modules()
+    return DATASETS.names()
+
+
+def parse_spec(spec: str) -> tuple[str | None, str, dict[str, str]]:
+    """Split ``format:path?k=v&k2=v2`` into ``(format, path, options)``; a bare name has format None."""
+    base, _, query = spec.partition("?")
+    options: dict[str, str] = {}
+    for part in filter(None, query.split("&")):
+        key, eq, value = part.partition("=")
+        if not eq:
+            raise DataError(f"{spec}: option {part!r} should look like key=value")
+        options[key] = value
+    fmt, colon, path = base.partition(":")
+    if colon and len(fmt) > 1:  # one letter would be a Windows drive
+        return fmt, path, options
+    return None, base, options
+
+
+def load_dataset(spec: str, **options: Any) -> DataBundle:
+    """Load a dataset by registered name or ``format:path`` spec and return its three splits.
+
+    Common options: ``seed`` (split seed, default 0), ``valid_fraction`` (0.2 of what is left after
+    the test split), ``test_fraction`` (0.2, when the source has no test split of its own),
+    ``normalize`` (``standard`` per feature/channel from the training split, ``none`` to keep the
+    source's range, ``symmetric`` to map [0, 1] images to [−1, 1]).
+    """
+    _load_modules()
+    fmt, path, query = parse_spec(spec)
+    merged: dict[str, Any] = {**query, **options}
+    if fmt is None:
+        entry = DATASETS.get(path)
+        return entry.factory(**merged)
+    return FORMATS.get(fmt).factory(path, **merged)

@@ -1,0 +1,229 @@
+"""From raw arrays to a validated :class:`DataBundle`: label encoding, task inference, deterministic
+(stratified) splits and normalisation with statistics from the training split only."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.model_selection import train_test_split
+
+from ..errors import DataError
+from ..tasks.inference import SUPERVISED_TASKS, check_task_targets, infer_task
+from .bundle import DataBundle, DatasetMeta, TensorSplit
+
+NORMALIZE_MODES = ("standard", "none", "symmetric")
+
+
+@dataclass
+class RawData:
+    """Arrays as a source gives them, before splitting.
+
+    ``x`` is (N, features) for tables, (N, C, L) for signals and (N, C, H, W) for images in [0, 1];
+    ``y`` is (N,) labels or values, (N, K) for multi-label or multi-target, or None. ``x_test`` and
+    ``y_test`` are the source's own test split when it has one. ``source`` names the file for errors.
+    """
+
+    name: str
+    x: np.ndarray
+    y: np.ndarray | None
+    x_test: np.ndarray | None = None
+    y_test: np.ndarray | None = None
+    class_names: list[str] | None = None
+    source: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _float(value: Any, default: float, name: str) -> float:
+    try:
+        out = float(default if value is None else value)
+    except (TypeError, ValueError):
+        raise DataError(f"option {name}={value!r} is not a number") from None
+    if not 0.0 <= out < 1.0:
+        raise DataError(f"option {name}={out} must be in [0, 1)")
+    return out
+
+
+def check_finite(x: np.ndarray, source: str, what: str = "feature") -> None:
+    """Raise :class:`DataError` naming the first row that holds NaN or inf."""
+    if x.dtype.kind != "f":
+        return
+    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise DataError(f"{source}: row {row} has a NaN or infinite {what} value")
+
+
+def _validate(raw: RawData) -> str:
+    source = raw.source or raw.name
+    if len(raw.x) == 0:
+        raise DataError(f"{source}: the dataset is empty")
+    for x, y, part in ((raw.x, raw.y, "data"), (raw.x_test, raw.y_test, "test data")):
+        if x is not None and y is not None and len(x) != len(y):
+            raise DataError(f"{source}: {part} has {len(x)} inputs but {len(y)} targets")
+    check_finite(raw.x, source)
+    if raw.x_test is not None:
+        check_finite(raw.x_test, source)
+    if raw.y is not None and raw.y.dtype.kind == "f":
+        check_finite(raw.y, source, "target")
+    return source
+
+
+def _encode_labels(y: np.ndarray, y_test: np.ndarray | None, names: list[str] | None):
+    """Map class labels to 0..K-1; keep the given names or use the sorted distinct values."""
+    if y_test is not None:
+        values = np.unique(np.concatenate([y.astype(str) if y.dtype.kind in "OUS" else y, y_test]))
+    else:
+        values = np.unique(y)
+    if names is not None and values.dtype.kind in "iu" and values.min() >= 0 and values.max() < len(names):
+        return y.astype(np.int64), None if y_test is None else y_test.astype(np.int64), list(names)
+    index = {v: i for i, v in enumerate(values.tolist())}
+    enc = np.array([index[v] for v in y.tolist()], dtype=np.int64)
+    enc_test = None if y_test is None else np.array([index[v] for v in y_test.tolist()], dtype=np.int64)
+    return enc, enc_test, [str(v) for v in values.tolist()]
+
+
+def _split(n: int, fraction: float, seed: int, stratify: np.ndarray | None):
+    """Deterministic index split; stratified when every class has at least two members."""
+    idx = np.arange(n)
+    if fraction <= 0:
+        return idx, idx[:0]
+    strat = stratify
+    if strat is not None:
+        counts = np.unique(strat, return_counts=True)[1]
+        n_out = int(np.ceil(fraction * n))
+        if counts.min() < 2 or n_out < len(counts) or n - n_out < len(counts):
+            strat = None
+    keep, out = train_test_split(idx, test_size=fraction, random_state=seed, stratify=strat)
+    return np.sort(keep), np.sort(out)
+
+
+def _stats_axes(x: np.ndarray) -> tuple[int, ...]:
+    """Per feature for tables, per channel for signals (N, C, L) and images (N, C, H, W)."""
+    return (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
+
+
+def build_bundle(
+    raw: RawData,
+    seed: int | str = 0,
+    valid_fraction: float | str | None = None,
+    test_fraction: float | str | None = None,
+    normalize: str = "standard",
+    task: str | None = None,
+    standardize_targets: bool | str = True,
+    **unused: Any,
+) -> DataBundle:
+    """Validate ``raw``, infer the task, split it and normalise it.
+
+    ``task`` overrides the inferred supervised task (e.g. integer targets read as ``regression``);
+    any other value (``anomaly``, ``gan`` ...) keeps the inferred one, which describes the targets.
+
+    Splits: the source's test split when it has one, else ``test_fraction`` (default 0.2) of the data;
+    then ``valid_fraction`` (default 0.2) of what is left. Classification splits are stratified. The
+    same seed gives the same split.
+    """
+    if unused:
+        raise DataError(f"{raw.source or raw.name}: unknown option(s) {', '.join(sorted(unused))}")
+    if normalize not in NORMALIZE_MODES:
+        raise DataError(f"normalize={normalize!r} is not one of {', '.join(NORMALIZE_MODES)}")
+    source = _validate(raw)
+    seed = int(seed)
+    valid_fraction = _float(valid_fraction, 0.2, "valid_fraction")
+    test_fraction = _float(test_fraction, 0.2, "test_fraction")
+    x = raw.x.astype(np.float32, copy=False)
+    x_test = None if raw.x_test is None else raw.x_test.astype(np.float32, copy=False)
+    y, y_test = raw.y, raw.y_test
+
+    reason = ""
+    if y is not None:
+        inferred, reason = infer_task(y)
+        if task in SUPERVISED_TASKS and task != inferred:
+            check_task_targets(task, y, source)
+            reason = f"--task {task} given (the targets alone suggest {inferred})"
+        else:
+            task = inferred
+    else:
+        task = "unsupervised"
+    class_names: list[str] = []
+    if y is not None and task in ("binary", "multiclass"):
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = y[:, 0]
+            y_test = None if y_test is None else y_test.reshape(-1)
+        if y.ndim != 1:
+            raise DataError(f"{source}: task {task} needs one label per row, got targets of shape {y.shape}")
+        y, y_test, class_names = _encode_labels(y, y_test, raw.class_names)
+    elif y is not None and task in ("multilabel", "regression"):
+        y = y.astype(np.float32).reshape(len(y), -1)
+        y_test = None if y_test is None else y_test.astype(np.float32).reshape(len(y_test), -1)
+        class_names = list(raw.class_names or [])
+
+    stratify = y if task in ("binary", "multiclass") else None
+    if x_test is None:
+        rest, test = _split(len(x), test_fraction, seed, stratify)
+    else:
+        rest, test = np.arange(len(x)), None
+    train, valid = _split(len(rest), valid_fraction, seed + 1, None if stratify is None else stratify[rest])
+    train, valid = rest[train], rest[valid]
+    if len(train) == 0:
+        raise DataError(f"{source}: no rows left for training after the valid/test splits")
+    if task in ("binary", "multiclass") and len(np.unique(y[train])) < 2:
+        raise DataError(f"{source}: the training split holds a single class; a classifier needs two or more")
+
+    def part(xs: np.ndarray, ys: np.ndarray | None, index: np.ndarray | None) -> tuple:
+        return (xs, ys) if index is None else (xs[index], None if ys is None else ys[index])
+
+    splits = {
+        "train": part(x, y, train),
+        "valid": part(x, y, valid),
+        "test": part(x_test, y_test, None) if x_test is not None else part(x, y, test),
+    }
+
+    mean = std = None
+    x_train = splits["train"][0]
+    value_range = (float(x_train.min()), float(x_train.max()))
+    if normalize == "standard":
+        axes = _stats_axes(x_train)
+        mean_arr = x_train.mean(axis=axes, keepdims=True)
+        std_arr = x_train.std(axis=axes, keepdims=True)
+        std_arr[std_arr < 1e-8] = 1.0
+        splits = {k: ((xs - mean_arr) / std_arr, ys) for k, (xs, ys) in splits.items()}
+        mean, std = mean_arr.reshape(-1).tolist(), std_arr.reshape(-1).tolist()
+        value_range = None
+    elif normalize == "symmetric":
+        splits = {k: (xs * 2.0 - 1.0, ys) for k, (xs, ys) in splits.items()}
+        mean, std = [0.5], [0.5]
+        value_range = (-1.0, 1.0)
+
+    target_mean = target_std = None
+    if task == "regression" and str(standardize_targets).lower() not in ("false", "0", "no"):
+        y_train = splits["train"][1]
+        t_mean, t_std = y_train.mean(axis=0), y_train.std(axis=0)
+        t_std[t_std < 1e-8] = 1.0
+        splits = {k: (xs, (ys - t_mean) / t_std) for k, (xs, ys) in splits.items()}
+        target_mean, target_std = t_mean.tolist(), t_std.tolist()
+
+    def tensor_split(xs: np.ndarray, ys: np.ndarray | None) -> TensorSplit:
+        ty = None if ys is None else torch.from_numpy(np.ascontiguousarray(ys))
+        return TensorSplit(torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32)), ty)
+
+    meta = DatasetMeta(
+        name=raw.name,
+        task=task,
+        task_reason=reason,
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(class_names) if task in ("binary", "multiclass", "multilabel") else 0,
+        num_targets=int(y.shape[1]) if task == "regression" and y is not None else 0,
+        class_names=class_names,
+        mean=mean,
+        std=std,
+        target_mean=target_mean,
+        target_std=target_std,
+        value_range=value_range,
+        extra=dict(raw.extra),
+    )
+    if task == "multilabel" and not class_names:
+        meta.class_names = [str(i) for i in range(y.shape[1])]
+        meta.num_classes = y.shape[1]
+    return DataBundle(**{k: tensor_split(*v) for k, v in splits.items()}, meta=meta)

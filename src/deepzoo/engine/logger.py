@@ -1,0 +1,55 @@
+"""Run logging: ``metrics.csv`` (one row per epoch), TensorBoard scalars and the curve plots.
+
+Only the main process writes. Resuming truncates the CSV to the checkpoint's epoch, so a resumed run
+leaves the same file as an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+from ..report.plots import plot_curves
+
+
+class RunLogger:
+    """Writes epoch rows to CSV and TensorBoard and redraws the curves each epoch."""
+
+    def __init__(self, run_dir: Path | None, tensorboard: bool, plots: bool, resume_epoch: int = 0):
+        self.run_dir = run_dir
+        self.plots = plots and run_dir is not None
+        self.history: list[dict[str, float]] = []
+        self.csv_path = None if run_dir is None else run_dir / "metrics.csv"
+        if self.csv_path is not None and self.csv_path.exists():
+            with self.csv_path.open() as f:
+                rows = [{k: float(v) if v else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
+            self.history = [r for r in rows if r["epoch"] <= resume_epoch]
+        self.writer = None
+        if tensorboard and run_dir is not None:
+            from torch.utils.tensorboard import SummaryWriter
+
+            purge = int(self.history[-1]["step"]) + 1 if self.history else None
+            self.writer = SummaryWriter(str(run_dir / "tb"), purge_step=purge)
+
+    def log_epoch(self, row: dict[str, float]) -> None:
+        """Record one epoch's metrics (``epoch`` and ``step`` included)."""
+        self.history.append(row)
+        if self.csv_path is None:
+            return
+        keys = list(dict.fromkeys(k for r in self.history for k in r))
+        with self.csv_path.open("w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=keys)
+            writer.writeheader()
+            writer.writerows(self.history)
+        if self.writer is not None:
+            for key, value in row.items():
+                if key not in ("epoch", "step"):
+                    self.writer.add_scalar(key, value, int(row["step"]))
+            self.writer.flush()
+        if self.plots:
+            plot_curves(self.history, self.run_dir / "plots" / "curves.png")
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()

@@ -1,0 +1,301 @@
+"""The one training loop, for every recipe: ``fit(recipe, config, run_dir) -> Run``.
+
+Written to be read top to bottom (after nanoGPT's loop): set-up, optional resume, then for each epoch
+the batches, each batch stepping every optimizer of the recipe in turn with the other players frozen,
+then evaluation, scheduling, early stopping, logging and an atomic checkpoint. Losses stay on the
+device; they are read back (one host sync) only every ``log_every`` steps and at the end of an epoch.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import platform
+import sys
+import time
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..config import RunConfig
+from ..errors import ConfigError, TrainingError
+from ..recipes.base import Recipe
+from ..run import Run
+from .checkpoint import atomic_save, copy_state, load_checkpoint
+from .early_stopping import EarlyStopping, infer_mode
+from .logger import RunLogger
+from .optim import build_optimizer, build_scheduler
+from .runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
+
+
+def _channels_last(batch):
+    return tuple(t.contiguous(memory_format=torch.channels_last) if torch.is_tensor(t) and t.ndim == 4 else t
+                 for t in batch) if isinstance(batch, tuple) else batch
+
+
+def _set_trainable(params: dict[str, list[nn.Parameter]], active: str | None) -> None:
+    """Let only the ``active`` player's parameters take gradients (all when ``active`` is None)."""
+    for name, ps in params.items():
+        for p in ps:
+            p.requires_grad_(active is None or name == active)
+
+
+def _library_versions() -> dict[str, str]:
+    import numpy
+    import torchvision
+
+    return {"python": platform.python_version(), "torch": torch.__version__,
+            "torchvision": torchvision.__version__, "numpy": numpy.__version__}
+
+
+def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: bool = False,
+        echo=print) -> Run:
+    """Train ``recipe`` as ``config`` says, writing the run folder ``run_dir`` (main process only).
+
+    Returns the :class:`Run` with the best weights restored and ``summary.json`` written.
+    """
+    tc = config.train
+    ddp = init_distributed()
+    main = ddp.is_main
+    device = choose_device(tc.device, ddp)
+    precision = resolve_precision(getattr(recipe, "preferred_precision", None) or tc.precision, device)
+    writes = main and run_dir is not None
+    say = echo if main else (lambda *a, **k: None)
+
+    # -- modules, optimizers, schedulers --------------------------------------------------------
+    recipe.setup(device)
+    model = recipe.model
+    channels_last = str(tc.channels_last).lower() == "true" or (
+        tc.channels_last == "auto" and device.type == "cuda" and recipe.is_convnet)
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    net = recipe.net
+    if tc.compile:
+        net = torch.compile(net, mode="max-autotune-no-cudagraphs" if device.type == "cpu" else "reduce-overhead")
+    if ddp.enabled:
+        if len(recipe.phases) > 1:
+            raise ConfigError("DDP (torchrun) supports recipes with one optimizer; this one has several")
+        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+    recipe.net = net
+
+    train_loader = recipe.loader("train", tc.batch_size, shuffle=True, seed=config.seed,
+                                 rank=ddp.rank, world_size=ddp.world_size)
+    valid_loader = recipe.loader("valid", tc.eval_batch_size)
+    if len(train_loader) == 0:
+        raise ConfigError("the training split is empty")
+    steps_per_epoch = math.ceil(len(train_loader) / tc.accumulate)
+
+    modules = recipe.optimizer_modules()
+    head_prefixes = tuple(getattr(recipe, "head_prefixes", ()))
+    optimizers = {
+        name: build_optimizer(mod, config.optim, head_prefixes, config.model.backbone_lr_mult,
+                              **recipe.optimizer_overrides(name))
+        for name, mod in modules.items()
+    }
+    schedulers = {name: build_scheduler(opt, config.sched, tc.epochs, steps_per_epoch)
+                  for name, opt in optimizers.items()}
+    scalers = {name: torch.amp.GradScaler(device.type, enabled=precision == "fp16") for name in optimizers}
+    player_params = {name: [p for p in mod.parameters() if p.requires_grad] for name, mod in modules.items()}
+    several_players = len(recipe.phases) > 1
+
+    monitor = config.early_stop.monitor or recipe.default_monitor
+    if len(valid_loader) == 0 and monitor.startswith("valid/"):
+        monitor = "train/" + monitor.partition("/")[2]
+        say(f"no validation split: early stopping and best weights follow {monitor}")
+    mode = infer_mode(monitor) if config.early_stop.mode == "auto" else config.early_stop.mode
+    stopper = EarlyStopping(monitor, mode, config.early_stop.patience, config.early_stop.min_delta)
+
+    # -- resume -----------------------------------------------------------------------------------
+    ckpt_dir = None if run_dir is None else run_dir / "checkpoints"
+    start_epoch, step = 0, 0
+    best_state = None
+    if resume:
+        ckpt = load_checkpoint(ckpt_dir / "last.pt")
+        model.load_state_dict(ckpt["model"])
+        for name, opt in optimizers.items():
+            opt.load_state_dict(ckpt["optimizers"][name])
+            sched = schedulers[name][0]
+            if sched is not None:
+                sched.load_state_dict(ckpt["schedulers"][name])
+            scalers[name].load_state_dict(ckpt["scalers"][name])
+        if hasattr(train_loader, "load_state_dict"):
+            train_loader.load_state_dict(ckpt["loader"])
+        stopper.load_state_dict(ckpt["early_stop"])
+        recipe.load_state_dict(ckpt["recipe"])
+        set_rng_state(ckpt["rng"])
+        start_epoch, step = ckpt["epoch"], ckpt["step"]
+        if (ckpt_dir / "best.pt").is_file():
+            best_state = {k: v.to(device) for k, v in load_checkpoint(ckpt_dir / "best.pt")["model"].items()}
+        say(f"resumed from epoch {start_epoch} (step {step})")
+    logger = RunLogger(run_dir if writes else None, tc.tensorboard, tc.plots, resume_epoch=start_epoch)
+
+    def checkpoint(epoch: int) -> None:
+        if not (writes and tc.checkpoint):
+            return
+        atomic_save({
+            "model": model.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, (s, _) in schedulers.items() if s is not None},
+            "scalers": {n: s.state_dict() for n, s in scalers.items()},
+            "loader": train_loader.state_dict() if hasattr(train_loader, "state_dict") else {},
+            "early_stop": stopper.state_dict(),
+            "recipe": recipe.state_dict(),
+            "rng": rng_state(),
+            "epoch": epoch,
+            "step": step,
+        }, ckpt_dir / "last.pt")
+
+    # -- the loop -----------------------------------------------------------------------------------
+    started = time.perf_counter()
+    first_bad = {phase: torch.full((), -1, device=device, dtype=torch.long) for phase in recipe.phases}
+    step_counter = torch.full((), step, device=device, dtype=torch.long)
+
+    def check_finite(epoch: int) -> None:
+        for phase, bad in first_bad.items():
+            if int(bad) >= 0:
+                what = "loss" if phase == "model" else f"{phase} loss"
+                kept = "the last good checkpoint is kept" if writes and tc.checkpoint else "nothing was saved"
+                raise TrainingError(f"the {what} became NaN or infinite at step {int(bad)} (epoch {epoch}); {kept}")
+
+    epoch = start_epoch
+    try:
+        for epoch in range(start_epoch + 1, tc.epochs + 1):
+            epoch_start = time.perf_counter()
+            recipe.train_mode()
+            sums: dict[str, torch.Tensor] = {}
+            batches = 0
+            progress = _progress(len(train_loader), f"epoch {epoch}/{tc.epochs}", tc.progress and main)
+            for i, batch in enumerate(train_loader):
+                batch = recipe.transfer(batch)
+                if channels_last:
+                    batch = _channels_last(batch)
+                boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(train_loader)
+                step_counter += 1
+                for phase in recipe.phases:
+                    if several_players:
+                        _set_trainable(player_params, phase)
+                    sync = contextlib.nullcontext() if boundary or not ddp.enabled else net.no_sync()
+                    with sync:
+                        with autocast(precision, device):
+                            out = recipe.training_step(batch, phase)
+                        loss = out["loss"]
+                        scalers[phase].scale(loss / tc.accumulate).backward()
+                    bad = first_bad[phase]
+                    torch.where((bad < 0) & ~torch.isfinite(loss.detach()), step_counter, bad, out=bad)
+                    if boundary:
+                        opt = optimizers[phase]
+                        if tc.grad_clip > 0:
+                            scalers[phase].unscale_(opt)
+                            nn.utils.clip_grad_norm_(player_params[phase], tc.grad_clip)
+                        scalers[phase].step(opt)
+                        scalers[phase].update()
+                        opt.zero_grad(set_to_none=True)
+                        sched, interval = schedulers[phase]
+                        if sched is not None and interval == "step":
+                            sched.step()
+                    prefix = "train/" if phase == "model" else f"train/{phase}/"
+                    for key, value in out.items():
+                        key = prefix + key
+                        sums[key] = sums[key] + value.detach().float() if key in sums else value.detach().float()
+                batches += 1
+                step += 1
+                if step % tc.log_every == 0:
+                    check_finite(epoch)
+                    progress.set_postfix(loss=f"{(sums[next(iter(sums))] / batches).item():.4f}")
+                progress.update()
+            progress.close()
+            if several_players:
+                _set_trainable(player_params, None)
+            check_finite(epoch)
+
+            stacked = torch.stack(list(sums.values())) / batches
+            if ddp.enabled:
+                torch.distributed.all_reduce(stacked)
+                stacked /= ddp.world_size
+            row: dict[str, float] = {"epoch": epoch, "step": step}
+            row.update(zip(sums, stacked.tolist()))
+            model.eval()
+            with autocast(precision, device):
+                row.update({f"valid/{k}": v for k, v in recipe.evaluate(valid_loader, "valid").items()})
+            for name, opt in optimizers.items():
+                row["lr" if name == "model" else f"lr/{name}"] = opt.param_groups[-1]["lr"]
+            row["seconds"] = time.perf_counter() - epoch_start
+
+            value = row.get(monitor, math.nan)
+            if monitor not in row:
+                raise ConfigError(f"early_stop.monitor={monitor!r} is not logged; logged: {', '.join(row)}")
+            for sched, interval in schedulers.values():
+                if sched is not None and interval == "epoch":
+                    sched.step()
+                elif sched is not None and interval == "plateau":
+                    sched.step(value if mode == "min" else -value)
+            if stopper.update(value, epoch):
+                best_state = copy_state(model)
+                if writes and tc.checkpoint:
+                    atomic_save({"model": best_state, "epoch": epoch}, ckpt_dir / "best.pt")
+            logger.log_epoch(row)
+            say(_epoch_line(row, tc.epochs))
+            recipe.on_epoch_end(epoch, run_dir if writes else None)
+            checkpoint(epoch)
+            if config.early_stop.enabled and stopper.should_stop:
+                say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
+                break
+    finally:
+        logger.close()
+
+    # -- restore the best weights, final evaluation, summary -------------------------------------
+    if best_state is not None and config.early_stop.enabled:
+        model.load_state_dict(best_state)
+        say(f"restored the weights of epoch {stopper.best_epoch} ({monitor} = {stopper.best:.4g})")
+    model.eval()
+    metrics: dict[str, float] = {}
+    with autocast(precision, device):
+        for split in ("valid", "test"):
+            loader = valid_loader if split == "valid" else recipe.loader("test", tc.eval_batch_size)
+            metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
+        metrics.update(recipe.on_train_end(run_dir if writes else None))
+    summary = {
+        "task": config.task,
+        "model": config.model.name,
+        "data": config.data.spec,
+        "seed": config.seed,
+        "best_epoch": stopper.best_epoch,
+        "epochs_run": epoch,
+        "monitor": monitor,
+        "seconds": round(time.perf_counter() - started, 3),
+        "device": str(device),
+        "precision": precision,
+        "world_size": ddp.world_size,
+        "versions": _library_versions(),
+        "command": " ".join(sys.argv),
+        "metrics": metrics,
+    }
+    if writes:
+        from safetensors.torch import save_model
+
+        save_model(model, str(run_dir / "model.safetensors"))
+        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return Run(run_dir, config, summary, recipe)
+
+
+def _progress(total: int, desc: str, enabled: bool):
+    """A tqdm bar on a terminal; a silent stand-in otherwise."""
+    if enabled and sys.stderr.isatty():
+        from tqdm import tqdm
+
+        return tqdm(total=total, desc=desc, leave=False, dynamic_ncols=True)
+    return _NoProgress()
+
+
+class _NoProgress:
+    def set_postfix(self, **kwargs) -> None: ...
+    def update(self, n: int = 1) -> None: ...
+    def close(self) -> None: ...
+
+
+def _epoch_line(row: dict[str, float], epochs: int) -> str:
+    shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "step", "seconds")
+                     and not k.startswith("lr"))
+    return f"epoch {int(row['epoch'])}/{epochs}  {shown}  ({row['seconds']:.1f} s)"

@@ -1,0 +1,133 @@
+"""Optimizers and learning-rate schedulers by name, with weight-decay-free parameter groups."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import OptimConfig, SchedConfig
+from ..errors import ConfigError
+from ..registry import Registry
+
+OPTIMIZERS = Registry("optimizer")
+SCHEDULERS = Registry("scheduler")
+
+
+def _fused_ok(params: list[dict]) -> bool:
+    return all(p.is_cuda and p.is_floating_point() for g in params for p in g["params"])
+
+
+@OPTIMIZERS.register("sgd")
+def sgd(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Optimizer:
+    """SGD with momentum (and Nesterov's variant with ``nesterov: true``)."""
+    return torch.optim.SGD(groups, lr=over.get("lr", cfg.lr), momentum=over.get("momentum", cfg.momentum),
+                           nesterov=over.get("nesterov", cfg.nesterov), weight_decay=cfg.weight_decay,
+                           fused=_fused_ok(groups) or None)
+
+
+@OPTIMIZERS.register("adam")
+def adam(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Optimizer:
+    """Adam (Kingma & Ba 2015); L2 weight decay added to the gradient, fused kernels on CUDA."""
+    return torch.optim.Adam(groups, lr=over.get("lr", cfg.lr), betas=tuple(over.get("betas", cfg.betas)),
+                            weight_decay=cfg.weight_decay, fused=_fused_ok(groups) or None)
+
+
+@OPTIMIZERS.register("adamw")
+def adamw(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Optimizer:
+    """AdamW (Loshchilov & Hutter 2019): decoupled weight decay, fused kernels on CUDA."""
+    return torch.optim.AdamW(groups, lr=over.get("lr", cfg.lr), betas=tuple(over.get("betas", cfg.betas)),
+                             weight_decay=cfg.weight_decay, fused=_fused_ok(groups) or None)
+
+
+def _no_decay(name: str, param: nn.Parameter, module_of: dict[str, nn.Module]) -> bool:
+    """Biases, normalisation parameters and PReLU slopes get no weight decay."""
+    owner = module_of.get(name.rpartition(".")[0])
+    return param.ndim <= 1 or isinstance(owner, (nn.PReLU,)) or getattr(owner, "no_weight_decay", False)
+
+
+def param_groups(module: nn.Module, lr: float, weight_decay: float, head_prefixes: tuple[str, ...] = (),
+                 backbone_lr_mult: float = 1.0) -> list[dict]:
+    """Split ``module``'s trainable parameters into decay / no-decay groups, and give parameters
+    outside ``head_prefixes`` the learning rate ``lr × backbone_lr_mult`` (fine-tuning)."""
+    module_of = dict(module.named_modules())
+    groups: dict[tuple[bool, bool], list] = {}
+    for name, p in module.named_parameters():
+        if not p.requires_grad:
+            continue
+        is_head = not head_prefixes or name.startswith(head_prefixes)
+        groups.setdefault((_no_decay(name, p, module_of), is_head), []).append(p)
+    return [
+        {"params": ps, "weight_decay": 0.0 if no_decay else weight_decay,
+         "lr": lr if is_head else lr * backbone_lr_mult}
+        for (no_decay, is_head), ps in sorted(groups.items())
+    ]
+
+
+def build_optimizer(module: nn.Module, cfg: OptimConfig, head_prefixes: tuple[str, ...] = (),
+                    backbone_lr_mult: float = 1.0, **overrides: Any) -> torch.optim.Optimizer:
+    """The optimizer ``cfg.name`` over ``module``'s trainable parameters."""
+    lr = overrides.get("lr", cfg.lr)
+    groups = param_groups(module, lr, cfg.weight_decay, head_prefixes, backbone_lr_mult)
+    if not groups:
+        raise ConfigError("nothing to train: every parameter is frozen")
+    return OPTIMIZERS.get(cfg.name).factory(groups, cfg, **overrides)
+
+
+# Schedulers: each returns (scheduler, interval) with interval "step" or "epoch".
+@SCHEDULERS.register("none")
+def _none(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    return None, "epoch"
+
+
+@SCHEDULERS.register("step")
+def _step(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    return torch.optim.lr_scheduler.StepLR(opt, cfg.step_size, cfg.gamma), "epoch"
+
+
+@SCHEDULERS.register("multistep")
+def _multistep(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    return torch.optim.lr_scheduler.MultiStepLR(opt, cfg.milestones, cfg.gamma), "epoch"
+
+
+@SCHEDULERS.register("exponential")
+def _exponential(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    return torch.optim.lr_scheduler.ExponentialLR(opt, cfg.gamma), "epoch"
+
+
+@SCHEDULERS.register("cosine")
+def _cosine(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    """Linear warmup for ``warmup_epochs`` then cosine decay to ``min_lr``, stepped every batch."""
+    total = max(1, epochs * steps_per_epoch)
+    warmup = int(cfg.warmup_epochs * steps_per_epoch)
+    base = [g["lr"] for g in opt.param_groups]
+
+    def factor(step: int, i: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = min(1.0, (step - warmup) / max(1, total - warmup))
+        floor = cfg.min_lr / base[i] if base[i] else 0.0
+        return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+    lambdas = [lambda s, i=i: factor(s, i) for i in range(len(base))]
+    return torch.optim.lr_scheduler.LambdaLR(opt, lambdas), "step"
+
+
+@SCHEDULERS.register("onecycle")
+def _onecycle(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    """Smith & Topin's one-cycle policy, peaking at ``max_lr`` (default 10× the base LR)."""
+    max_lr = cfg.max_lr or 10 * opt.param_groups[0]["lr"]
+    return torch.optim.lr_scheduler.OneCycleLR(opt, max_lr, epochs=epochs, steps_per_epoch=steps_per_epoch), "step"
+
+
+@SCHEDULERS.register("plateau")
+def _plateau(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    """Reduce the LR by ``factor`` when the monitored metric stops improving for ``patience`` epochs."""
+    return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.factor, patience=cfg.patience), "plateau"
+
+
+def build_scheduler(opt: torch.optim.Optimizer, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    """``(scheduler or None, interval)`` where interval is ``step``, ``epoch`` or ``plateau``."""
+    return SCHEDULERS.get(cfg.name).factory(opt, cfg, epochs, max(1, steps_per_epoch))

@@ -1,0 +1,85 @@
+"""Model registry: ``create_model(name, **kwargs) -> nn.Module``.
+
+Each family lives in its own module of this package (one file per family, as in timm) and registers
+its variants with :data:`MODELS`. Every module here is imported on first use, so adding a family is
+adding a file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from typing import Any
+
+from torch import nn
+
+from ..errors import ConfigError
+from ..registry import Registry
+
+MODELS = Registry("model")
+_loaded = False
+
+
+def _load_families() -> None:
+    """Import every module of this package so that their ``@MODELS.register`` decorators run."""
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for info in pkgutil.iter_modules(__path__):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{__name__}.{info.name}")
+
+
+def register_model(name: str | None = None, **meta: Any):
+    """Register a model constructor. ``meta`` records family, paper, default task and reference numbers."""
+    return MODELS.register(name, **meta)
+
+
+def model_entry(name: str):
+    """The registry entry of ``name`` (factory and metadata); unknown names list close matches."""
+    _load_families()
+    return MODELS.get(name)
+
+
+def list_models() -> list[str]:
+    """Every registered model name, sorted."""
+    _load_families()
+    return MODELS.names()
+
+
+def accepted_kwargs(name: str, candidates: dict[str, Any]) -> dict[str, Any]:
+    """The subset of ``candidates`` that the constructor of ``name`` accepts by keyword.
+
+    Recipes use this to pass what the data says (``num_classes``, ``in_chans``, ``input_size`` ...)
+    without every constructor having to accept every key.
+    """
+    params = inspect.signature(model_entry(name).factory).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return dict(candidates)
+    return {k: v for k, v in candidates.items() if k in params}
+
+
+def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module:
+    """Build the registered model ``name`` with the paper's knobs given by keyword.
+
+    ``weights`` is a local state-dict file (``.pt``/``.pth`` read with ``weights_only=True``, or
+    ``.safetensors``) loaded into the model; files saved from the torchvision model of the same name
+    load through the family's key mapping. A keyword the constructor does not take raises
+    :class:`ConfigError` naming it and the accepted ones.
+    """
+    entry = model_entry(name)
+    params = inspect.signature(entry.factory).parameters
+    if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        unknown = sorted(set(kwargs) - set(params))
+        if unknown:
+            raise ConfigError(
+                f"model {name!r} does not take {', '.join(unknown)}; it takes {', '.join(params) or 'nothing'}"
+            )
+    model = entry.factory(**kwargs)
+    if weights is not None:
+        from ._weights import load_weights
+
+        load_weights(model, weights)
+    return model

@@ -1,0 +1,114 @@
+"""The recipe contract: the one place where a family's training logic lives.
+
+A recipe builds its modules from the config and the data, says which optimizers exist and which
+parameters each one steps, computes named losses for a batch (``training_step``), evaluates a split
+(``evaluate``) and may hook the end of an epoch (sample grids, reconstructions). The engine
+(:func:`deepzoo.engine.fit`) owns everything else: devices, precision, the loop, checkpoints, logging.
+
+Vocabulary follows Lightning where it fits (``training_step``, ``on_epoch_end``) without its
+per-step machinery. ``self.model`` is the raw module that is checkpointed and exported; ``self.net``
+is what forward passes go through — the engine may replace it by a compiled or DDP-wrapped version.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import RunConfig
+from ..data import DataBundle
+from ..data.batching import make_loader
+from ..registry import Registry
+
+RECIPES = Registry("recipe")
+# Which recipe trains each task; filled by the recipe modules (``TASKS.register("multiclass")``).
+TASKS = Registry("task")
+
+
+class Recipe:
+    """Base class of every way of training. Subclasses set ``self.model`` in ``__init__``."""
+
+    #: optimizer names stepped for every batch, in order (a GAN: ["discriminator", "generator"])
+    phases: tuple[str, ...] = ("model",)
+    #: convolutional models get channels_last memory format on CUDA
+    is_convnet: bool = False
+    #: the metric early stopping watches unless the config names another
+    default_monitor: str = "valid/loss"
+
+    def __init__(self, config: RunConfig, data: DataBundle):
+        self.config = config
+        self.data = data
+        self.model: nn.Module = nn.Identity()
+        self.net: nn.Module | None = None
+        self.device = torch.device("cpu")
+        self.log_lines: list[str] = []  # decisions the run log prints (task, loss, activation ...)
+
+    # -- set-up ---------------------------------------------------------------------------------
+    def setup(self, device: torch.device) -> None:
+        """Move the modules to ``device``; ``net`` starts as the raw model."""
+        self.device = device
+        self.model.to(device)
+        if self.net is None:
+            self.net = self.model
+
+    def optimizer_modules(self) -> dict[str, nn.Module]:
+        """The parameters each optimizer steps, by optimizer name (matches :attr:`phases`)."""
+        return {"model": self.model}
+
+    def optimizer_overrides(self, name: str) -> dict[str, Any]:
+        """Per-optimizer settings that differ from ``config.optim`` (a GAN's betas, say)."""
+        return {}
+
+    # -- data -----------------------------------------------------------------------------------
+    def loader(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
+               rank: int = 0, world_size: int = 1) -> Iterable:
+        """Batches of one split; the default batches tensors (resident on the device when they fit)."""
+        data = self.data.splits()[split]
+        if data is None or len(data) == 0:
+            return []
+        return make_loader(data, batch_size, self.device, shuffle=shuffle, seed=seed,
+                           resident=self.config.data.resident, num_workers=self.config.data.num_workers,
+                           rank=rank, world_size=world_size)
+
+    def transfer(self, batch: Any) -> Any:
+        """Move a batch to the device (a no-op for device-resident batches)."""
+        if isinstance(batch, (tuple, list)):
+            return tuple(t.to(self.device, non_blocking=True) if torch.is_tensor(t) else t for t in batch)
+        return batch.to(self.device) if hasattr(batch, "to") else batch
+
+    # -- training and evaluation --------------------------------------------------------------
+    def train_mode(self) -> None:
+        """Put the modules in training mode at the start of each epoch."""
+        self.model.train()
+
+    def training_step(self, batch: Any, phase: str) -> dict[str, torch.Tensor]:
+        """Losses for one batch and one optimizer; ``"loss"`` is what that optimizer minimises.
+        Other entries are logged (kept on the device; the engine reads them at log intervals)."""
+        raise NotImplementedError
+
+    @torch.no_grad()
+    def evaluate(self, loader: Iterable, split: str) -> dict[str, float]:
+        """Metrics of one split (``loss`` at least), as plain floats."""
+        raise NotImplementedError
+
+    def on_epoch_end(self, epoch: int, run_dir: Path | None) -> None:
+        """Epoch-end hook: sample grids, reconstructions. Must not draw from the global RNG."""
+
+    def on_train_end(self, run_dir: Path | None) -> dict[str, float]:
+        """After the best weights are restored: extra metrics for ``summary.json`` and final plots."""
+        return {}
+
+    def predict(self, x: torch.Tensor) -> dict[str, Any]:
+        """Outputs for new inputs (already normalised) in the task's terms."""
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        """Recipe state beyond the model that a checkpoint must hold (e.g. a fixed noise tensor)."""
+        return {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned."""

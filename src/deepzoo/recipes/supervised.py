@@ -1,0 +1,162 @@
+"""Supervised learning: binary, multiclass, multi-label and regression with any registered model.
+
+The head and the loss follow the targets (see :mod:`deepzoo.tasks.heads`); transfer learning loads
+local weights, replaces the head for the new number of outputs and can freeze the backbone (its
+batch-norm statistics included) or fine-tune it with a lower learning rate.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..config import RunConfig
+from ..data import DataBundle
+from ..errors import ConfigError
+from ..models import accepted_kwargs, create_model
+from ..tasks.heads import TaskHead, check_no_output_squashing
+from .base import TASKS, Recipe
+
+# Szegedy et al. 2014, §5: auxiliary classifier losses are added with weight 0.3 during training.
+AUX_LOSS_WEIGHT = 0.3
+
+
+class WithOutputActivation(nn.Module):
+    """A model followed by a (possibly learnable) output activation, for regression heads."""
+
+    def __init__(self, body: nn.Module, activation: nn.Module):
+        super().__init__()
+        self.body = body
+        self.activation = activation
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.activation(self.body(x))
+
+
+def data_kwargs(meta) -> dict[str, Any]:
+    """What the data tells a model constructor: outputs, channels, spatial size, input shape."""
+    shape = tuple(meta.input_shape)
+    return {"num_classes": meta.num_outputs, "in_chans": shape[0], "input_size": shape[-1], "input_shape": shape}
+
+
+class SupervisedRecipe(Recipe):
+    """Train a model on (x, y) batches with the task's head and loss."""
+
+    def __init__(self, config: RunConfig, data: DataBundle):
+        super().__init__(config, data)
+        meta = data.meta
+        self.task = config.task or meta.task
+        if self.task != meta.task:
+            raise ConfigError(f"--task {self.task} does not fit {meta.name}, whose targets are {meta.task}")
+        self.head = TaskHead(self.task, meta, **dict(config.task_args))
+        self.log_lines.append(f"task: {self.head.describe()}")
+
+        name = config.model.name
+        kwargs = {**accepted_kwargs(name, data_kwargs(meta)), **config.model.args}
+        model = create_model(name, **kwargs)
+        check_no_output_squashing(model)
+        if config.model.weights:
+            self._load_pretrained(model, config.model.weights)
+        self.frozen_modules: list[nn.Module] = []
+        if config.model.freeze:
+            self._freeze(model, config.model.freeze)
+        if self.task == "regression" and self.head.activation != "linear":
+            from ..tasks.activations import output_activation
+
+            model = WithOutputActivation(model, output_activation(self.head.activation, meta.num_outputs))
+        self.head_prefixes = ("head", "body.head", "activation") if config.model.backbone_lr_mult != 1 else ()
+        self.model = model
+        self.is_convnet = any(isinstance(m, nn.Conv2d) for m in model.modules())
+        self.augment = None
+        if config.data.augment:
+            from ..data.augment import build_augmentation
+
+            self.augment = build_augmentation(config.data.augment)
+            self.augment_generator: torch.Generator | None = None
+
+    # -- transfer learning -----------------------------------------------------------------------
+    def _load_pretrained(self, model: nn.Module, path: str) -> None:
+        """Load local weights, keeping a fresh head where the class count differs."""
+        from ..models._weights import load_weights
+
+        before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("head")}
+        load_weights(model, path, strict=False)
+        kept = [k for k, v in model.state_dict().items() if k in before and torch.equal(v, before[k])]
+        note = "; the head was re-initialised for this task's outputs" if kept else ""
+        self.log_lines.append(f"weights: loaded {path}{note}")
+
+    def _freeze(self, model: nn.Module, what: str) -> None:
+        """``backbone``: only the head trains; frozen batch norms keep their statistics (eval mode)."""
+        if what != "backbone":
+            raise ConfigError(f"model.freeze={what!r}: only 'backbone' is supported")
+        if not hasattr(model, "head"):
+            raise ConfigError(f"model {self.config.model.name} has no .head to train on its own")
+        head = set(id(p) for p in model.head.parameters())
+        for p in model.parameters():
+            p.requires_grad_(id(p) in head)
+        self.frozen_modules = [m for n, m in model.named_modules() if n and not n.startswith("head")
+                               and isinstance(m, nn.modules.batchnorm._BatchNorm)]
+        self.log_lines.append("freeze: backbone frozen (batch-norm statistics fixed), training the head only")
+
+    def train_mode(self) -> None:
+        """Training mode, except frozen batch-norm layers, which keep their running statistics."""
+        self.model.train()
+        for m in self.frozen_modules:
+            m.eval()
+
+    # -- steps --------------------------------------------------------------------------------------
+    def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
+        x, y = batch
+        if self.augment is not None:
+            if self.augment_generator is None:
+                self.augment_generator = torch.Generator(device=x.device)
+                self.augment_generator.manual_seed(self.config.seed + 1)
+            x, y = self.augment(x, y, generator=self.augment_generator)
+        out = self.net(x)
+        if isinstance(out, tuple):  # GoogLeNet-style auxiliary classifiers
+            main, *aux = out
+            return {"loss": self.head.loss(main, y) + AUX_LOSS_WEIGHT * sum(self.head.loss(a, y) for a in aux)}
+        return {"loss": self.head.loss(out, y)}
+
+    @torch.no_grad()
+    def outputs(self, loader) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """Concatenated model outputs and targets of a whole split."""
+        outs, targets = [], []
+        for batch in loader:
+            x, y = self.transfer(batch)
+            outs.append(self.net(x).float())
+            targets.append(y)
+        return (torch.cat(outs), torch.cat(targets)) if outs else None
+
+    @torch.no_grad()
+    def evaluate(self, loader, split: str) -> dict[str, float]:
+        result = self.outputs(loader)
+        return {} if result is None else self.head.metrics(*result)
+
+    @torch.no_grad()
+    def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        self.model.eval()
+        return self.head.predict(self.net(x.to(self.device)))
+
+    def state_dict(self) -> dict[str, Any]:
+        gen = getattr(self, "augment_generator", None)
+        return {"augment_generator": gen.get_state()} if gen is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "augment_generator" in state:
+            self.augment_generator = torch.Generator(device=self.device)
+            self.augment_generator.set_state(state["augment_generator"])
+
+    def on_train_end(self, run_dir: Path | None) -> dict[str, float]:
+        if run_dir is not None and self.config.train.plots:
+            from ..report.supervised import task_plots
+
+            task_plots(self, run_dir / "plots")
+        return {}
+
+
+for _task in ("binary", "multiclass", "multilabel", "regression"):
+    TASKS.register(_task, recipe="supervised")(SupervisedRecipe)
