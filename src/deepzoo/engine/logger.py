@@ -24,6 +24,8 @@ class RunLogger:
         if self.csv_path is not None and self.csv_path.exists():
             with self.csv_path.open() as f:
                 rows = [{k: float(v) if v else math.nan for k, v in r.items()} for r in csv.DictReader(f)]
+            for r in rows:
+                r["epoch"], r["step"] = int(r["epoch"]), int(r["step"])
             self.history = [r for r in rows if r["epoch"] <= resume_epoch]
         self.writer = None
         if tensorboard and run_dir is not None:

@@ -1,0 +1,113 @@
+"""The engine's guarantees: early stopping restores the best weights, checkpoints survive kills,
+resume is exact, NaN losses stop the run, schedulers and accumulation behave."""
+
+from __future__ import annotations
+
+import csv
+import math
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from deepzoo import api
+from deepzoo.engine.checkpoint import atomic_save, load_checkpoint
+from deepzoo.errors import TrainingError
+from deepzoo.recipes.supervised import SupervisedRecipe
+from tests.conftest import QUIET
+
+
+def read_metrics(run_dir):
+    with (run_dir / "metrics.csv").open() as f:
+        return [{k: float(v) for k, v in row.items()} for row in csv.DictReader(f)]
+
+
+def test_early_stopping_restores_the_best_epoch(runs, monkeypatch):
+    states = {}
+    original = SupervisedRecipe.on_epoch_end
+
+    def record(self, epoch, run_dir):
+        states[epoch] = {k: v.clone() for k, v in self.model.state_dict().items()}
+        return original(self, epoch, run_dir)
+
+    monkeypatch.setattr(SupervisedRecipe, "on_epoch_end", record)
+    # a high learning rate makes the validation loss rise again, so the best epoch is not the last
+    run = api.train(model="mlp", data="moons", epochs=25, echo=lambda *a: None,
+                    overrides=QUIET + ["optim.lr=0.05", "early_stop.patience=4", "train.batch_size=16"])
+    rows = read_metrics(run.dir)
+    best_epoch = min(rows, key=lambda r: r["valid/loss"])["epoch"]
+    assert run.summary["best_epoch"] == best_epoch
+    assert len(rows) > best_epoch, "training should have gone on past the best epoch"
+    final = run.model.state_dict()
+    for key, value in states[best_epoch].items():
+        assert torch.equal(final[key], value), key
+    last = states[len(rows)]
+    assert any(not torch.equal(final[k], last[k]) for k in final)
+    exported = load_file(str(run.dir / "model.safetensors"))
+    assert all(torch.equal(exported[k], final[k]) for k in final)
+
+
+def test_nan_loss_stops_with_message_and_keeps_last_good_checkpoint(runs, monkeypatch):
+    calls = {"n": 0}
+    original = SupervisedRecipe.training_step
+
+    def poisoned(self, batch, phase):
+        calls["n"] += 1
+        out = original(self, batch, phase)
+        if calls["n"] >= 30:  # epoch 3 of 13-step epochs
+            out["loss"] = out["loss"] * float("nan")
+        return out
+
+    monkeypatch.setattr(SupervisedRecipe, "training_step", poisoned)
+    with pytest.raises(TrainingError, match=r"NaN or infinite at step 30 \(epoch 3\); the last good checkpoint"):
+        api.train(model="mlp", data="moons", epochs=10, name="nan", echo=lambda *a: None,
+                  overrides=QUIET + ["train.batch_size=50", "train.log_every=5"])
+    ckpt = load_checkpoint(runs / "nan" / "checkpoints" / "last.pt")
+    assert ckpt["epoch"] == 2
+    assert all(torch.isfinite(v).all() for v in ckpt["model"].values())
+
+
+def test_atomic_save_keeps_the_previous_file_when_the_write_dies(tmp_path, monkeypatch):
+    path = tmp_path / "last.pt"
+    atomic_save({"x": torch.ones(3)}, path)
+
+    def die(*args, **kwargs):
+        raise KeyboardInterrupt  # the process is interrupted before the rename
+
+    monkeypatch.setattr("deepzoo.engine.checkpoint.os.replace", die)
+    with pytest.raises(KeyboardInterrupt):
+        atomic_save({"x": torch.zeros(3)}, path)
+    assert torch.equal(load_checkpoint(path)["x"], torch.ones(3))
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+@pytest.mark.parametrize("name", ["step", "multistep", "exponential", "cosine", "onecycle", "plateau"])
+def test_every_scheduler_trains_and_changes_the_lr(runs, name):
+    overrides = QUIET + [f"sched.name={name}", "sched.step_size=1", "sched.milestones=[1]", "sched.gamma=0.5",
+                         "sched.patience=0", "sched.warmup_epochs=1", "early_stop.enabled=false",
+                         "train.batch_size=128"]
+    run = api.train(model="mlp", data="moons", epochs=3, echo=lambda *a: None, overrides=overrides)
+    lrs = [row["lr"] for row in read_metrics(run.dir)]
+    if name != "plateau":
+        assert len(set(lrs)) > 1, lrs
+    assert math.isfinite(run.metrics["test/loss"])
+
+
+def test_gradient_accumulation_equals_the_larger_batch(runs):
+    common = QUIET + ["early_stop.enabled=false", "optim.name=sgd", "optim.momentum=0"]
+    big = api.train(model="mlp", data="moons", epochs=2, name="big", echo=lambda *a: None,
+                    overrides=common + ["train.batch_size=64"])
+    small = api.train(model="mlp", data="moons", epochs=2, name="acc", echo=lambda *a: None,
+                      overrides=common + ["train.batch_size=32", "train.accumulate=2"])
+    for key, value in big.model.state_dict().items():
+        torch.testing.assert_close(small.model.state_dict()[key], value, atol=1e-6, rtol=1e-5)
+
+
+def test_existing_run_is_never_overwritten(runs):
+    kwargs = dict(model="mlp", data="moons", epochs=1, echo=lambda *a: None, overrides=QUIET)
+    first = api.train(**kwargs)
+    second = api.train(**kwargs)
+    assert first.dir != second.dir and second.dir.name == "mlp-moons-2"
+    with pytest.raises(TrainingError, match="exists; pass --resume"):
+        api.train(name="mlp-moons", **kwargs)
+    api.train(name="mlp-moons", overwrite=True, **kwargs)
