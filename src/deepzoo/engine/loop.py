@@ -149,30 +149,21 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
 
     # -- the loop -----------------------------------------------------------------------------------
     started = time.perf_counter()
-    first_bad = {phase: torch.full((), -1, device=device, dtype=torch.long) for phase in recipe.phases}
-    step_counter = torch.full((), step, device=device, dtype=torch.long)
-
-    def check_finite(epoch: int) -> None:
-        for phase, bad in first_bad.items():
-            if int(bad) >= 0:
-                what = "loss" if phase == "model" else f"{phase} loss"
-                kept = "the last good checkpoint is kept" if writes and tc.checkpoint else "nothing was saved"
-                raise TrainingError(f"the {what} became NaN or infinite at step {int(bad)} (epoch {epoch}); {kept}")
+    kept = "the last good checkpoint is kept" if writes and tc.checkpoint else "nothing was saved"
+    use_scaler = precision == "fp16"
 
     epoch = start_epoch
     try:
         for epoch in range(start_epoch + 1, tc.epochs + 1):
             epoch_start = time.perf_counter()
             recipe.train_mode()
-            sums: dict[str, torch.Tensor] = {}
-            batches = 0
+            tally = StepTally(kept)
             progress = _progress(len(train_loader), f"epoch {epoch}/{tc.epochs}", tc.progress and main)
             for i, batch in enumerate(train_loader):
                 batch = recipe.transfer(batch)
                 if channels_last:
                     batch = _channels_last(batch)
                 boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(train_loader)
-                step_counter += 1
                 for phase in recipe.phases:
                     if several_players:
                         _set_trainable(player_params, phase)
@@ -180,42 +171,39 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
                     with sync:
                         with autocast(precision, device):
                             out = recipe.training_step(batch, phase)
-                        loss = out["loss"]
-                        scalers[phase].scale(loss / tc.accumulate).backward()
-                    bad = first_bad[phase]
-                    torch.where((bad < 0) & ~torch.isfinite(loss.detach()), step_counter, bad, out=bad)
+                        loss = out["loss"] / tc.accumulate
+                        (scalers[phase].scale(loss) if use_scaler else loss).backward()
                     if boundary:
                         opt = optimizers[phase]
                         if tc.grad_clip > 0:
-                            scalers[phase].unscale_(opt)
+                            if use_scaler:
+                                scalers[phase].unscale_(opt)
                             nn.utils.clip_grad_norm_(player_params[phase], tc.grad_clip)
-                        scalers[phase].step(opt)
-                        scalers[phase].update()
+                        if use_scaler:
+                            scalers[phase].step(opt)
+                            scalers[phase].update()
+                        else:
+                            opt.step()
                         opt.zero_grad(set_to_none=True)
                         sched, interval = schedulers[phase]
                         if sched is not None and interval == "step":
                             sched.step()
-                    prefix = "train/" if phase == "model" else f"train/{phase}/"
-                    for key, value in out.items():
-                        key = prefix + key
-                        sums[key] = sums[key] + value.detach().float() if key in sums else value.detach().float()
-                batches += 1
+                    tally.add("train/" if phase == "model" else f"train/{phase}/", out, step + 1)
                 step += 1
                 if step % tc.log_every == 0:
-                    check_finite(epoch)
-                    progress.set_postfix(loss=f"{(sums[next(iter(sums))] / batches).item():.4f}")
+                    progress.set_postfix(loss=f"{tally.check(epoch):.4f}")
                 progress.update()
             progress.close()
             if several_players:
                 _set_trainable(player_params, None)
-            check_finite(epoch)
+            tally.check(epoch)
 
-            stacked = torch.stack(list(sums.values())) / batches
+            means = tally.means()
             if ddp.enabled:
-                torch.distributed.all_reduce(stacked)
-                stacked /= ddp.world_size
+                torch.distributed.all_reduce(means)
+                means /= ddp.world_size
             row: dict[str, float] = {"epoch": epoch, "step": step}
-            row.update(zip(sums, stacked.tolist()))
+            row.update(zip(tally.sums, means.tolist()))
             model.eval()
             with autocast(precision, device):
                 row.update({f"valid/{k}": v for k, v in recipe.evaluate(valid_loader, "valid").items()})
@@ -278,6 +266,48 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
         save_model(model, str(run_dir / "model.safetensors"))
         (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return Run(run_dir, config, summary, recipe)
+
+
+class StepTally:
+    """Per-step values of one epoch, kept on the device in lists (no kernel, no host sync per step).
+
+    ``check`` — called every ``log_every`` steps and at the end of the epoch — stacks what came since
+    the last check, stops the run if any loss is NaN or infinite (naming the step and the loss), and
+    folds the values into running sums; ``means`` gives the epoch means (per key, so a player that
+    steps k times per batch is averaged over its own steps).
+    """
+
+    def __init__(self, kept: str):
+        self.pending: dict[str, list[tuple[int, torch.Tensor]]] = {}
+        self.sums: dict[str, torch.Tensor] = {}
+        self.counts: dict[str, int] = {}
+        self.kept = kept
+
+    def add(self, prefix: str, out: dict[str, torch.Tensor], step: int) -> None:
+        for key, value in out.items():
+            self.pending.setdefault(prefix + key, []).append((step, value.detach()))
+
+    def check(self, epoch: int) -> float:
+        """Raise on a non-finite loss; return the running mean of the first logged value."""
+        for key, items in self.pending.items():
+            if not items:
+                continue
+            stacked = torch.stack([v for _, v in items]).float()
+            if key.endswith("loss"):
+                finite = torch.isfinite(stacked)
+                if not bool(finite.all()):
+                    bad = items[int((~finite).nonzero()[0, 0])][0]
+                    what = key.removeprefix("train/").replace("/", " ")
+                    raise TrainingError(f"the {what} became NaN or infinite at step {bad} (epoch {epoch}); "
+                                        f"{self.kept}")
+            self.sums[key] = self.sums[key] + stacked.sum() if key in self.sums else stacked.sum()
+            self.counts[key] = self.counts.get(key, 0) + len(items)
+        self.pending = {k: [] for k in self.pending}
+        key = next(iter(self.sums), None)
+        return math.nan if key is None else float(self.sums[key]) / self.counts[key]
+
+    def means(self) -> torch.Tensor:
+        return torch.stack([self.sums[k] / self.counts[k] for k in self.sums])
 
 
 def _progress(total: int, desc: str, enabled: bool):
