@@ -2,8 +2,9 @@
 PyTorch loop over a DataLoader, the same loop on device-resident tensors, and a Lightning Trainer.
 
 The model is the issue's MLP (64 → 128 → 10, ReLU), Adam lr 1e-3, batch 64, on digits (the 1437 images
-of 8×8 = 64 features left after the test split; no validation split, so no contender evaluates). Every contender trains the same number of epochs from the same
-initialisation; the figure is optimizer steps per second of wall time spent in the epochs.
+of 8×8 = 64 features left after the test split; no validation split, so no contender evaluates).
+Every contender trains the same number of epochs from the same initialisation; the figure is optimizer
+steps per second of wall time spent in the epochs.
 
 Run: ``python benchmarks/engine_overhead.py [--epochs 30] [--device cpu|cuda]`` (Lightning is a
 benchmark-only dependency: ``pip install -e '.[bench]'``).

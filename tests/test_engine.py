@@ -111,3 +111,33 @@ def test_existing_run_is_never_overwritten(runs):
     with pytest.raises(TrainingError, match="exists; pass --resume"):
         api.train(name="mlp-moons", **kwargs)
     api.train(name="mlp-moons", overwrite=True, **kwargs)
+
+
+def test_biases_norms_and_prelu_slopes_get_no_weight_decay():
+    from torch import nn
+
+    from deepzoo.engine.optim import param_groups
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3), nn.PReLU(3), nn.Linear(3, 1))
+    groups = param_groups(model, lr=0.1, weight_decay=0.5)
+    decayed = {id(p) for g in groups if g["weight_decay"] == 0.5 for p in g["params"]}
+    assert decayed == {id(model[0].weight), id(model[3].weight)}
+
+
+def test_backbone_lr_mult_lowers_only_the_backbone_learning_rate():
+    from deepzoo.engine.optim import param_groups
+    from deepzoo.models import create_model
+
+    model = create_model("mlp", input_shape=(2,), num_classes=3)
+    groups = param_groups(model, lr=0.1, weight_decay=0.0, head_prefixes=("head",), backbone_lr_mult=0.1)
+    head = {id(p) for p in model.head.parameters()}
+    for g in groups:
+        expected = 0.1 if all(id(p) in head for p in g["params"]) else pytest.approx(0.01)
+        assert g["lr"] == expected
+
+
+@pytest.mark.parametrize("augment", ["crop:padding=1", "mixup", "cutmix,crop:padding=1"])
+def test_training_with_device_augmentation(runs, augment):
+    run = api.train(model="cnn", data="digits", epochs=2, echo=lambda *a: None,
+                    overrides=QUIET + [f"data.augment={augment}"])
+    assert run.metrics["test/accuracy"] > 0.5

@@ -50,9 +50,11 @@ class Registry:
         except KeyError:
             close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
             hint = f"; did you mean {', '.join(close)}?" if close else ""
-            raise ConfigError(
-                f"unknown {self.kind} {name!r}{hint} (see the full list with `deepzoo {self.kind}s`)"
-            ) from None
+            if self.kind in ("model", "dataset"):
+                known = f"see the full list with `deepzoo {self.kind}s`"
+            else:
+                known = f"known: {', '.join(self.names())}"
+            raise ConfigError(f"unknown {self.kind} {name!r}{hint} ({known})") from None
 
     def __contains__(self, name: object) -> bool:
         return name in self._entries

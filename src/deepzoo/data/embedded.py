@@ -101,3 +101,23 @@ def sample_images(crop: int | str = 64, count: int | str = 512, **options: Any):
         crops[i] = photo[top:top + crop, left:left + crop].transpose(2, 0, 1)
     options.setdefault("normalize", "none")
     return build_bundle(RawData("sample-images", crops, None), **options)
+
+
+@DATASETS.register("digits-multilabel", kind="image",
+                   summary="2×2 mosaics of digits (16×16); labels = the set of digits present")
+def digits_multilabel(count: int | str = 3000, **options: Any):
+    """Multi-label digits: each 16×16 image is a 2×2 mosaic of four random 8×8 digits, and its
+    labels are the set of digits that appear (a 0/1 vector of 10). Built from scikit-learn's digits
+    with a fixed seed; the run's seed only picks the split."""
+    from sklearn.datasets import load_digits
+
+    d = load_digits()
+    images = d.images.astype(np.float32) / 16.0
+    rng = np.random.default_rng(DATA_SEED)
+    picks = rng.integers(0, len(images), size=(int(count), 4))
+    x = np.empty((int(count), 1, 16, 16), dtype=np.float32)
+    y = np.zeros((int(count), 10), dtype=np.int64)
+    for i, (a, b, c, e) in enumerate(picks):
+        x[i, 0] = np.block([[images[a], images[b]], [images[c], images[e]]])
+        y[i, d.target[[a, b, c, e]]] = 1
+    return build_bundle(RawData("digits-multilabel", x, y, class_names=[str(k) for k in range(10)]), **options)

@@ -42,23 +42,20 @@ def adamw(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Opti
                              weight_decay=cfg.weight_decay, fused=_fused_ok(groups) or None)
 
 
-def _no_decay(name: str, param: nn.Parameter, module_of: dict[str, nn.Module]) -> bool:
-    """Biases, normalisation parameters and PReLU slopes get no weight decay."""
-    owner = module_of.get(name.rpartition(".")[0])
-    return param.ndim <= 1 or isinstance(owner, (nn.PReLU,)) or getattr(owner, "no_weight_decay", False)
-
-
 def param_groups(module: nn.Module, lr: float, weight_decay: float, head_prefixes: tuple[str, ...] = (),
                  backbone_lr_mult: float = 1.0) -> list[dict]:
     """Split ``module``'s trainable parameters into decay / no-decay groups, and give parameters
     outside ``head_prefixes`` the learning rate ``lr × backbone_lr_mult`` (fine-tuning)."""
-    module_of = dict(module.named_modules())
+    from ..tasks.activations import no_weight_decay_params
+
+    shape_params = set(no_weight_decay_params(module))  # PReLU slopes, soft-exponential α (He et al. 2015)
     groups: dict[tuple[bool, bool], list] = {}
     for name, p in module.named_parameters():
         if not p.requires_grad:
             continue
         is_head = not head_prefixes or name.startswith(head_prefixes)
-        groups.setdefault((_no_decay(name, p, module_of), is_head), []).append(p)
+        no_decay = p.ndim <= 1 or name in shape_params  # biases and normalisation parameters too
+        groups.setdefault((no_decay, is_head), []).append(p)
     return [
         {"params": ps, "weight_decay": 0.0 if no_decay else weight_decay,
          "lr": lr if is_head else lr * backbone_lr_mult}

@@ -59,3 +59,30 @@ def mlp(input_shape: Sequence[int] = (2,), num_classes: int = 2, hidden: Sequenc
     """An MLP with hidden sizes ``hidden``, an activation, optional dropout and batch norm."""
     return MLP(tuple(input_shape), num_classes, tuple(hidden) if not isinstance(hidden, int) else (hidden,),
                activation, dropout, batch_norm)
+
+
+class Linear(Classifier):
+    """y = W·x + b on flattened inputs: the tutorial's one-layer model, with optional constant
+    initial values (the tutorial fits the house prices from w = −0.01, b = 8)."""
+
+    def __init__(self, input_shape: Sequence[int] = (1,), num_classes: int = 1, weight_init: float | None = None,
+                 bias_init: float | None = None):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.num_features = math.prod(input_shape)
+        self.head = nn.Linear(self.num_features, num_classes)
+        with torch.no_grad():
+            if weight_init is not None:
+                self.head.weight.fill_(weight_init)
+            if bias_init is not None:
+                self.head.bias.fill_(bias_init)
+
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        return self.flatten(x)
+
+
+@register_model("linear", family="mlp", task="multiclass", paper="least squares / logistic regression")
+def linear(input_shape: Sequence[int] = (1,), num_classes: int = 1, weight_init: float | None = None,
+           bias_init: float | None = None) -> Linear:
+    """A single linear layer (linear or logistic regression, depending on the task's loss)."""
+    return Linear(tuple(input_shape), num_classes, weight_init, bias_init)

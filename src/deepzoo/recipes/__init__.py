@@ -5,9 +5,9 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from .base import RECIPES, TASKS, Recipe
+from .base import TASKS, Recipe
 
-__all__ = ["RECIPES", "TASKS", "Recipe", "list_tasks", "recipe_for_task"]
+__all__ = ["TASKS", "Recipe", "list_tasks", "recipe_for_task"]
 _loaded = False
 
 

@@ -24,7 +24,6 @@ from ..data import DataBundle
 from ..data.batching import make_loader
 from ..registry import Registry
 
-RECIPES = Registry("recipe")
 # Which recipe trains each task; filled by the recipe modules (``TASKS.register("multiclass")``).
 TASKS = Registry("task")
 

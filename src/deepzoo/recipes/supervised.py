@@ -74,7 +74,7 @@ class SupervisedRecipe(Recipe):
         if config.data.augment:
             from ..data.augment import build_augmentation
 
-            self.augment = build_augmentation(config.data.augment)
+            self.augment = build_augmentation(config.data.augment, num_classes=meta.num_classes)
             self.augment_generator: torch.Generator | None = None
 
     # -- transfer learning -----------------------------------------------------------------------
@@ -151,11 +151,22 @@ class SupervisedRecipe(Recipe):
             self.augment_generator.set_state(state["augment_generator"])
 
     def on_train_end(self, run_dir: Path | None) -> dict[str, float]:
+        """Task plots, and for multi-label runs the label-frequency baseline on the test split."""
         if run_dir is not None and self.config.train.plots:
             from ..report.supervised import task_plots
 
             task_plots(self, run_dir / "plots")
-        return {}
+        if self.task != "multilabel" or not len(self.data.test):
+            return {}
+        return {f"test/baseline_{k}": v for k, v in self.frequency_baseline().items()
+                if k in ("subset_accuracy", "map", "hamming_loss", "f1")}
+
+    def frequency_baseline(self) -> dict[str, float]:
+        """Metrics of the model that predicts each label's training frequency for every item."""
+        freq = self.data.train.y.float().mean(0).clamp(1e-6, 1 - 1e-6)
+        targets = self.data.test.y
+        logits = torch.logit(freq).expand(len(targets), -1)
+        return self.head.metrics(logits, targets)
 
 
 for _task in ("binary", "multiclass", "multilabel", "regression"):
