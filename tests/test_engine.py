@@ -141,3 +141,18 @@ def test_training_with_device_augmentation(runs, augment):
     run = api.train(model="cnn", data="digits", epochs=2, echo=lambda *a: None,
                     overrides=QUIET + [f"data.augment={augment}"])
     assert run.metrics["test/accuracy"] > 0.5
+
+
+def test_callbacks_see_every_epoch_row_and_can_stop_the_run(runs):
+    seen = []
+
+    def stop_at_two(epoch, row):
+        seen.append((epoch, row["valid/loss"]))
+        if epoch == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.train(model="mlp", data="moons", epochs=5, name="cb", echo=lambda *a: None, overrides=QUIET,
+                  callbacks=[stop_at_two])
+    assert [e for e, _ in seen] == [1, 2]
+    assert load_checkpoint(runs / "cb" / "checkpoints" / "last.pt")["epoch"] == 1

@@ -78,10 +78,11 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
           epochs: int | None = None, seed: int | None = None, name: str | None = None,
           config: str | Path | RunConfig | None = None, overrides: list[str] | None = None,
           resume: bool = False, overwrite: bool = False, compile: bool | None = None,
-          runs_dir: str | None = None, echo=print, **model_args: Any) -> Run:
+          runs_dir: str | None = None, echo=print, callbacks: list | None = None, **model_args: Any) -> Run:
     """Train a model on a dataset and return the :class:`Run` (folder, summary, trained recipe).
 
     ``resume=True`` continues the run ``name`` from its last checkpoint with its saved config.
+    ``callbacks`` are called as ``callback(epoch, row)`` after every epoch (see :func:`deepzoo.engine.fit`).
     """
     from .engine import fit
     from .engine.runtime import init_distributed, seed_everything
@@ -112,7 +113,7 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
         echo(f"run: {run_dir}")
         for line in recipe.log_lines:
             echo(line)
-    return fit(recipe, cfg, run_dir, resume=resume, echo=echo)
+    return fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
 
 
 def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) -> Run:

@@ -51,9 +51,11 @@ def _library_versions() -> dict[str, str]:
 
 
 def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: bool = False,
-        echo=print) -> Run:
+        echo=print, callbacks: list | None = None) -> Run:
     """Train ``recipe`` as ``config`` says, writing the run folder ``run_dir`` (main process only).
 
+    ``callbacks`` are called as ``callback(epoch, row)`` after each epoch's metrics are logged and
+    before its checkpoint (a tuner reports to its pruner there; an exception ends the run).
     Returns the :class:`Run` with the best weights restored and ``summary.json`` written.
     """
     tc = config.train
@@ -226,6 +228,8 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
             logger.log_epoch(row)
             say(_epoch_line(row, tc.epochs))
             recipe.on_epoch_end(epoch, run_dir if writes else None)
+            for callback in callbacks or ():
+                callback(epoch, row)
             checkpoint(epoch)
             if config.early_stop.enabled and stopper.should_stop:
                 say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
