@@ -332,7 +332,8 @@ class _NoProgress:
     def close(self) -> None: ...
 
 
-def _epoch_line(row: dict[str, float], epochs: int) -> str:
-    shown = " ".join(f"{k} {v:.4g}" for k, v in row.items() if k not in ("epoch", "step", "seconds")
-                     and not k.startswith("lr"))
+def _epoch_line(row: dict[str, float], epochs: int, most: int = 8) -> str:
+    """One line per epoch: the first ``most`` metrics (per-label columns stay in metrics.csv)."""
+    keys = [k for k in row if k not in ("epoch", "step", "seconds") and not k.startswith("lr")]
+    shown = " ".join(f"{k} {row[k]:.4g}" for k in keys[:most])
     return f"epoch {int(row['epoch'])}/{epochs}  {shown}  ({row['seconds']:.1f} s)"

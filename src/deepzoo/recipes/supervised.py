@@ -151,7 +151,13 @@ class SupervisedRecipe(Recipe):
             self.augment_generator.set_state(state["augment_generator"])
 
     def on_train_end(self, run_dir: Path | None) -> dict[str, float]:
-        """Task plots, and for multi-label runs the label-frequency baseline on the test split."""
+        """Task plots, the model summary, and for multi-label runs the label-frequency baseline."""
+        if run_dir is not None:
+            from ..models._summary import format_table, layer_table
+
+            rows = layer_table(self.model, self.data.meta.input_shape)
+            total = sum(p.numel() for p in self.model.parameters())
+            (run_dir / "model_summary.txt").write_text(f"{format_table(rows)}\n\ntotal parameters: {total:,}\n")
         if run_dir is not None and self.config.train.plots:
             from ..report.supervised import task_plots
 
