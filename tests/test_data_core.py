@@ -105,3 +105,8 @@ def test_device_loader_state_replays_the_same_order():
     first = [b[0].tolist() for b in loader]
     loader.load_state_dict(state)
     assert [b[0].tolist() for b in loader] == first
+
+
+def test_too_few_rows_for_the_held_out_splits_is_a_one_line_error():
+    with pytest.raises(DataError, match="tiny.csv: 1 row\\(s\\) are too few to hold out 20%"):
+        build_bundle(RawData("tiny", np.zeros((2, 1), np.float32), np.array([0.5, 1.5]), source="tiny.csv"))

@@ -17,7 +17,7 @@ from .bundle import DataBundle, DatasetMeta, GraphSplit, TensorSplit
 
 DATASETS = Registry("dataset")
 FORMATS = Registry("format")
-_FAMILY_MODULES = ("embedded", "formats", "graphs")
+_FAMILY_MODULES = ("embedded", "formats", "graphs", "graph_formats", "mixtures")
 _loaded = False
 
 __all__ = [

@@ -85,11 +85,14 @@ def _encode_labels(y: np.ndarray, y_test: np.ndarray | None, names: list[str] | 
     return enc, enc_test, [str(v) for v in values.tolist()]
 
 
-def _split(n: int, fraction: float, seed: int, stratify: np.ndarray | None):
+def _split(n: int, fraction: float, seed: int, stratify: np.ndarray | None, source: str = ""):
     """Deterministic index split; stratified when every class has at least two members."""
     idx = np.arange(n)
     if fraction <= 0:
         return idx, idx[:0]
+    if n - int(np.ceil(fraction * n)) < 1:
+        raise DataError(f"{source}: {n} row(s) are too few to hold out {fraction:.0%} "
+                        "(set valid_fraction / test_fraction to 0)")
     strat = stratify
     if strat is not None:
         counts = np.unique(strat, return_counts=True)[1]
@@ -161,10 +164,10 @@ def build_bundle(
 
     stratify = y if task in ("binary", "multiclass") else None
     if x_test is None:
-        rest, test = _split(len(x), test_fraction, seed, stratify)
+        rest, test = _split(len(x), test_fraction, seed, stratify, source)
     else:
         rest, test = np.arange(len(x)), None
-    train, valid = _split(len(rest), valid_fraction, seed + 1, None if stratify is None else stratify[rest])
+    train, valid = _split(len(rest), valid_fraction, seed + 1, None if stratify is None else stratify[rest], source)
     train, valid = rest[train], rest[valid]
     if len(train) == 0:
         raise DataError(f"{source}: no rows left for training after the valid/test splits")
