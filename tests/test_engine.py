@@ -156,3 +156,15 @@ def test_callbacks_see_every_epoch_row_and_can_stop_the_run(runs):
                   callbacks=[stop_at_two])
     assert [e for e, _ in seen] == [1, 2]
     assert load_checkpoint(runs / "cb" / "checkpoints" / "last.pt")["epoch"] == 1
+
+
+def test_a_callback_can_end_training_like_early_stopping(runs):
+    from deepzoo.engine import StopTraining
+
+    def enough(epoch, row):
+        if epoch == 3:
+            raise StopTraining("target reached")
+
+    run = api.train(model="mlp", data="moons", epochs=10, echo=lambda *a: None, overrides=QUIET,
+                    callbacks=[enough])
+    assert run.summary["epochs_run"] == 3 and "test/accuracy" in run.metrics

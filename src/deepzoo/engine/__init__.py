@@ -1,5 +1,5 @@
 """The training engine: one loop for every recipe (see :func:`fit`)."""
 
-from .loop import fit
+from .loop import StopTraining, fit
 
-__all__ = ["fit"]
+__all__ = ["StopTraining", "fit"]

@@ -30,6 +30,11 @@ from .optim import build_optimizer, build_scheduler
 from .runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
 
 
+class StopTraining(Exception):  # noqa: N818 - a signal, not an error
+    """Raised by a callback to end training after this epoch, as early stopping does (the best weights
+    are still restored and the run is summarised)."""
+
+
 def _channels_last(batch):
     return tuple(t.contiguous(memory_format=torch.channels_last) if torch.is_tensor(t) and t.ndim == 4 else t
                  for t in batch) if isinstance(batch, tuple) else batch
@@ -55,7 +60,8 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     """Train ``recipe`` as ``config`` says, writing the run folder ``run_dir`` (main process only).
 
     ``callbacks`` are called as ``callback(epoch, row)`` after each epoch's metrics are logged and
-    before its checkpoint (a tuner reports to its pruner there; an exception ends the run).
+    before its checkpoint (a tuner reports to its pruner there). A callback raising
+    :class:`StopTraining` ends training after this epoch; any other exception ends the run.
     Returns the :class:`Run` with the best weights restored and ``summary.json`` written.
     """
     tc = config.train
@@ -228,9 +234,16 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
             logger.log_epoch(row)
             say(_epoch_line(row, tc.epochs))
             recipe.on_epoch_end(epoch, run_dir if writes else None)
+            stop_requested = False
             for callback in callbacks or ():
-                callback(epoch, row)
+                try:
+                    callback(epoch, row)
+                except StopTraining as request:
+                    stop_requested = True
+                    say(f"stopped by a callback: {request}")
             checkpoint(epoch)
+            if stop_requested:
+                break
             if config.early_stop.enabled and stopper.should_stop:
                 say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
                 break
