@@ -44,13 +44,17 @@ def build_config(model: str | None = None, data: str | None = None, task: str | 
     return cfg
 
 
+GRAPH_TASKS = ("node", "link", "graph")
+
+
 def resolve_task(cfg: RunConfig, meta: DatasetMeta) -> str:
     """The run's task: ``--task`` if given, else the model's own (gan, reconstruct, node ...), else the
-    one the targets imply for classifiers and regressors."""
+    one the targets imply for classifiers and regressors. A graph network takes the graph task its
+    data is made for (``sbm-link`` → link, ``cycles`` → graph)."""
     if cfg.task:
         return cfg.task
     model_task = model_entry(cfg.model.name).meta.get("task", "multiclass")
-    if model_task in SUPERVISED_TASKS:
+    if model_task in SUPERVISED_TASKS or (model_task in GRAPH_TASKS and meta.task in GRAPH_TASKS):
         return meta.task
     return model_task
 
@@ -66,8 +70,10 @@ def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBu
 
 def build_recipe(cfg: RunConfig, data: DataBundle | None = None) -> tuple[Recipe, DataBundle]:
     """Load the data, settle the task and build its recipe (the run's modules)."""
-    model_entry(cfg.model.name)  # unknown model names fail before any data is read
-    recipe_cls = recipe_for_task(cfg.task) if cfg.task else None
+    model_task = model_entry(cfg.model.name).meta.get("task", "multiclass")  # unknown names fail here
+    # a model with its own task (gan, reconstruct ...) picks its recipe, and so its data defaults, now
+    task = cfg.task or (model_task if model_task not in SUPERVISED_TASKS else None)
+    recipe_cls = recipe_for_task(task) if task else None
     data = data or _load_data(cfg, recipe_cls)
     cfg.task = resolve_task(cfg, data.meta)
     recipe_cls = recipe_for_task(cfg.task)

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from pathlib import Path
 
 from ..report.plots import plot_curves
 
+#: the curves are redrawn at most this often while training (a matplotlib figure costs ~0.1 s, more
+#: than a whole epoch of a small model) and always once more when the run ends
+PLOT_INTERVAL_S = 5.0
+
 
 class RunLogger:
-    """Writes epoch rows to CSV and TensorBoard and redraws the curves each epoch."""
+    """Writes epoch rows to CSV and TensorBoard and keeps the curve plot live (redrawn every few seconds)."""
 
     def __init__(self, run_dir: Path | None, tensorboard: bool, plots: bool, resume_epoch: int = 0):
         self.run_dir = run_dir
         self.plots = plots and run_dir is not None
         self.history: list[dict[str, float]] = []
+        self.last_plot = -math.inf  # monotonic time of the last redraw
+        self.plotted_rows = 0
         self.csv_path = None if run_dir is None else run_dir / "metrics.csv"
         if self.csv_path is not None and self.csv_path.exists():
             with self.csv_path.open() as f:
@@ -49,9 +56,17 @@ class RunLogger:
                 if key not in ("epoch", "step"):
                     self.writer.add_scalar(key, value, int(row["step"]))
             self.writer.flush()
-        if self.plots:
-            plot_curves(self.history, self.run_dir / "plots" / "curves.png")
+        if self.plots and time.monotonic() - self.last_plot >= PLOT_INTERVAL_S:
+            self.redraw()
+
+    def redraw(self) -> None:
+        """Draw ``plots/curves.png`` from the history so far."""
+        plot_curves(self.history, self.run_dir / "plots" / "curves.png")
+        self.last_plot, self.plotted_rows = time.monotonic(), len(self.history)
 
     def close(self) -> None:
+        """Draw the final curves (if the last epochs were not drawn yet) and close TensorBoard."""
+        if self.plots and self.history and self.plotted_rows != len(self.history):
+            self.redraw()
         if self.writer is not None:
             self.writer.close()

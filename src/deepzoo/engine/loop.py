@@ -41,10 +41,15 @@ def _channels_last(batch):
 
 
 def _set_trainable(params: dict[str, list[nn.Parameter]], active: str | None) -> None:
-    """Let only the ``active`` player's parameters take gradients (all when ``active`` is None)."""
-    for name, ps in params.items():
+    """Let only the ``active`` player's parameters take gradients (all when ``active`` is None).
+
+    A parameter two players share (an adversarial autoencoder's encoder is stepped by the
+    reconstruction and the generator phases) stays trainable whenever either of them is active.
+    """
+    keep = {id(p) for p in params[active]} if active is not None else None
+    for ps in params.values():
         for p in ps:
-            p.requires_grad_(active is None or name == active)
+            p.requires_grad_(keep is None or id(p) in keep)
 
 
 def _library_versions() -> dict[str, str]:
