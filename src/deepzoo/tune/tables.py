@@ -1,0 +1,45 @@
+"""Plain-text tables and flat config views shared by ``deepzoo tune`` and ``deepzoo compare``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+# Open config sections whose entries are constructor / loader arguments: shown as model.X, data.X.
+_OPEN = {"model.args": "model", "data.options": "data"}
+
+
+def flat_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config dicts as ``dotted.key -> value``, with ``model.args.X`` shown as ``model.X`` and
+    ``data.options.X`` as ``data.X`` (the names ``--set`` and search spaces use); an empty section
+    sets nothing and leaves no key."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flat_config(value, _OPEN.get(dotted, dotted) + "."))
+        else:
+            out[dotted] = value
+    return out
+
+
+def cell(value: Any) -> str:
+    """A table cell: floats with 4 significant digits, missing values as '-'."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """Columns padded to their widest cell; numbers right-aligned, text left-aligned."""
+    cells = [[cell(v) for v in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    numeric = [all(isinstance(row[i], (int, float)) or row[i] is None for row in rows) and rows
+               for i in range(len(headers))]
+
+    def line(values: Sequence[str]) -> str:
+        return "  ".join(v.rjust(w) if num else v.ljust(w) for v, w, num in zip(values, widths, numeric)).rstrip()
+
+    return "\n".join([line(headers), line(["-" * w for w in widths])] + [line(r) for r in cells])
