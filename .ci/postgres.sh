@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A local PostgreSQL server for the parallel-tuning test (tests/test_tune_storage.py).
+# A local PostgreSQL server for the parallel-tuning test (tests/test_tune_postgres.py).
 #
 # Installs Debian's postgresql package when it is missing, starts the cluster on loopback only,
 # creates the user and database the test uses, and prints the SQLAlchemy URL on stdout (the only line
