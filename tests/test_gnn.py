@@ -221,15 +221,6 @@ def test_decoders_score_node_pairs():
     assert MLPDecoder(2, combine="concat")(z, pairs).shape == (2,)
 
 
-@pytest.fixture
-def one_thread():
-    """Tiny graphs train fastest on one thread (no OpenMP waits when the machine is busy)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_sum_readout_gnn_learns_whether_a_graph_has_a_cycle(one_thread):
     # Σ_i (deg_i − 2) is −2 for a tree and ≥ 0 otherwise: sum aggregation + sum readout can learn it.
     from torch_geometric.data import Batch

@@ -23,14 +23,7 @@ from deepzoo.style import (
 from deepzoo.style.features import IMAGENET_MEAN, IMAGENET_STD, RANDOM_DEFAULTS, FeatureExtractor, vgg_layer_names
 from deepzoo.style.transfer import StyleObjective, pyramid_shapes
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: the cores are shared, and OpenMP spin-waiting costs more than it gains."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 # ---- losses ----

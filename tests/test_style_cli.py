@@ -13,13 +13,7 @@ from deepzoo.cli import main
 from deepzoo.errors import DataError
 from deepzoo.style import stylize
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture

@@ -21,13 +21,7 @@ FAMILIES = ("alexnet", "vgg", "googlenet", "resnet", "mobilenet", "vit")
 ZOO = [n for n in list_models() if model_entry(n).meta.get("family") in FAMILIES]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on shared cores OpenMP spin-waiting otherwise costs more than it gains."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_zoo_has_every_requested_model():

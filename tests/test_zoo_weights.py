@@ -29,13 +29,7 @@ FORWARD_CASES = [  # name, torchvision kwargs, zoo kwargs, input size, file suff
 ]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on shared cores OpenMP spin-waiting otherwise costs more than it gains."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def torchvision_model(name: str, **kwargs) -> torch.nn.Module:
