@@ -163,3 +163,13 @@ def test_vit_hybrid_tokens_come_from_the_resnet_stage_map():
 def test_bad_knobs_raise_config_error(name, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         build_on_meta(name, **kwargs)
+
+
+@pytest.mark.parametrize(("name", "convnet"), [("resnet20", True), ("mobilenet_v1", True),
+                                               ("vit_tiny_patch2_8", False), ("mlp", False)])
+def test_channels_last_is_chosen_for_convnets_and_not_for_a_vit(name, convnet):
+    # A ViT's one convolution is its patch embedding: channels_last would only add a copy on CUDA.
+    from deepzoo import api
+
+    recipe, _ = api.build_recipe(api.build_config(model=name, data="digits"))
+    assert recipe.is_convnet is convnet

@@ -88,7 +88,6 @@ class AutoencoderRecipe(Recipe):
             encoder_decoder = nn.ModuleList([self.model.encoder, self.model.decoder])
             self.players = {"autoencoder": encoder_decoder, "discriminator": self.model.discriminator,
                             "generator": self.model.encoder}
-        self.is_convnet = any(isinstance(m, nn.Conv2d) for m in self.model.modules())
         self.rng: torch.Generator | None = None
         self.log_lines.append(f"task: {self.task} with {config.model.name}"
                               + (" (phases: autoencoder, discriminator, generator)" if self.adversarial else ""))

@@ -33,8 +33,6 @@ class Recipe:
 
     #: optimizer names stepped for every batch, in order (a GAN: ["discriminator", "generator"])
     phases: tuple[str, ...] = ("model",)
-    #: convolutional models get channels_last memory format on CUDA
-    is_convnet: bool = False
     #: the metric early stopping watches unless the config names another
     default_monitor: str = "valid/loss"
 
@@ -45,6 +43,13 @@ class Recipe:
         self.net: nn.Module | None = None
         self.device = torch.device("cpu")
         self.log_lines: list[str] = []  # decisions the run log prints (task, loss, activation ...)
+
+    @property
+    def is_convnet(self) -> bool:
+        """Whether the model's work is mostly 2-D convolutions, so channels_last memory format pays on
+        CUDA. A transformer whose one convolution is its patch embedding is not: its attention and MLPs
+        run on token matrices, and a channels_last input would only add a copy."""
+        return sum(isinstance(m, nn.Conv2d) for m in self.model.modules()) > 1
 
     # -- set-up ---------------------------------------------------------------------------------
     def setup(self, device: torch.device) -> None:

@@ -401,7 +401,6 @@ class GanRecipe(AdversarialRecipe):
         if config.model.weights:
             self.log_lines.append(f"weights: {config.model.weights} → "
                                   f"{load_pair_weights(self.model, config.model.weights)}")
-        self.is_convnet = any(isinstance(m, nn.Conv2d) for m in self.model.modules())
         self._fit_data_to_model()
         self.noise = str(config.task_args.get("noise", "normal"))
         if self.noise not in ("normal", "uniform"):

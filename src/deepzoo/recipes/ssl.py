@@ -104,7 +104,6 @@ class SSLRecipe(Recipe):
         mean, std = self._input_statistics()
         self.model = SSLModel(encoder, self.build_head(encoder.num_features), mean, std, len(self.input_shape) - 1,
                               self.feature_size, self.standardize_inputs)
-        self.is_convnet = any(isinstance(m, nn.Conv2d) for m in self.model.modules())
         self.generator: torch.Generator | None = None
         self.has_labels = meta.task in LABELLED_TASKS and meta.num_classes >= 2
         self.log_lines.append(f"task: {self.task} ({self.describe()}), encoder {config.model.name} with "

@@ -69,7 +69,6 @@ class SupervisedRecipe(Recipe):
             model = WithOutputActivation(model, output_activation(self.head.activation, meta.num_outputs))
         self.head_prefixes = ("head", "body.head", "activation") if config.model.backbone_lr_mult != 1 else ()
         self.model = model
-        self.is_convnet = any(isinstance(m, nn.Conv2d) for m in model.modules())
         self.augment = None
         if config.data.augment:
             from ..data.augment import build_augmentation
