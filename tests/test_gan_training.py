@@ -178,3 +178,12 @@ def test_user_mistakes_are_one_line_errors(runs, overrides, message):
 def test_srgan_is_not_trained_as_an_unconditional_gan(runs):
     with pytest.raises(ConfigError, match="srgan is not one of them"):
         recipe_for("srgan", data="sample-images?crop=16&count=32")
+
+
+def test_the_preset_keeps_a_value_the_user_gave_even_when_it_is_the_config_default(runs):
+    from deepzoo.config import RunConfig
+
+    default_lr = RunConfig().optim.lr
+    recipe = recipe_for("dcgan", overrides=[f"optim.lr={default_lr}"])
+    assert recipe.config.optim.lr == default_lr
+    assert f"kept your optim.lr={default_lr}" in "\n".join(recipe.log_lines)

@@ -117,6 +117,11 @@ class RunConfig:
     early_stop: EarlyStopConfig = field(default_factory=EarlyStopConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
 
+    def __post_init__(self) -> None:
+        #: dotted keys a user set (argument, YAML file, --set, a tuning trial), whatever the value: a
+        #: model's paper preset fills in only the others. Not a field, so never saved.
+        self.explicit: set[str] = set()
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dicts and lists (tuples become lists), ready for YAML."""
         return _plain(dataclasses.asdict(self))
@@ -196,8 +201,13 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
     return value
 
 
-def set_value(config: RunConfig, dotted: str, value: Any) -> None:
-    """Set ``dotted`` (e.g. ``optim.lr``) on ``config``; open sections take any sub-key."""
+def set_value(config: RunConfig, dotted: str, value: Any, explicit: bool = True) -> None:
+    """Set ``dotted`` (e.g. ``optim.lr``) on ``config``; open sections take any sub-key.
+
+    ``explicit`` records the key in ``config.explicit`` (the user chose it); presets pass False.
+    """
+    if explicit:
+        config.explicit.add(dotted)
     parts = dotted.split(".")
     target: Any = config
     for i, part in enumerate(parts):

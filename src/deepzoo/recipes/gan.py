@@ -17,8 +17,9 @@ draws new noise for the generator step (Algorithm 1 literally; the default for t
 
 **Paper preset** (``task_args.preset=paper``, the default): for ``dcgan`` Adam with lr 0.0002 and
 β1 = 0.5 and batch 128 (Radford et al. §4 — the course blog's lr 0.001 is the value the paper found too
-high); the MLP ``gan`` takes the same optimizer. A setting the user changed from its default is kept;
-the run log lists what was applied, and the resolved values are saved in ``config.yaml``.
+high); the MLP ``gan`` takes the same optimizer. A setting the user gave (argument, config file or
+``--set``, whatever its value) is kept; the run log lists what was applied, and the resolved values
+are saved in ``config.yaml``.
 
 **Early stopping is off by default**: a GAN's losses do not measure sample quality, so stopping or
 "restoring the best epoch" on them would pick an arbitrary generator. The recipe turns
@@ -117,19 +118,19 @@ def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch
 
 
 def apply_preset(config: RunConfig, preset: dict[str, Any], source: str) -> str:
-    """Set each ``preset`` key the user left at its default value; return the run-log line."""
-    defaults = RunConfig()
+    """Set each ``preset`` key the user did not set (``config.explicit``); return the run-log line."""
     applied, kept = [], []
     for key, value in preset.items():
         section, _, name = key.partition(".")
         current = getattr(getattr(config, section), name)
-        default = getattr(getattr(defaults, section), name)
         same = (lambda a, b: tuple(a) == tuple(b)) if isinstance(value, tuple) else (lambda a, b: a == b)
-        if same(current, default) and not same(current, value):
-            set_value(config, key, value)
-            applied.append(f"{key}={value}")
-        elif not same(current, value):
+        if same(current, value):
+            continue
+        if key in config.explicit:
             kept.append(f"{key}={current}")
+        else:
+            set_value(config, key, value, explicit=False)
+            applied.append(f"{key}={value}")
     line = f"paper preset ({source}): " + (", ".join(applied) or "nothing to change")
     return line + (f"; kept your {', '.join(kept)}" if kept else "")
 

@@ -22,9 +22,8 @@
 decay 5e-4 and dropout on the input of every layer (``model.input_dropout`` = ``model.dropout``) —
 Kipf & Welling 2017, §5.2 (early stopping with patience 10 on the validation loss is the engine's
 default); for link tasks no dropout, as in their graph auto-encoder (Kipf & Welling 2016), and early
-stopping on the validation AUC. Settings the user changed are kept and the run log lists what was
-applied; a value given equal to the global default (``train.epochs`` 20, ``optim.lr`` 0.001) counts as
-unchanged, and ``task_args.preset=none`` keeps everything as given. When a node dataset has no held-out
+stopping on the validation AUC. Settings the user gave are kept (``RunConfig.explicit``) and the run
+log lists what was applied; ``task_args.preset=none`` keeps everything as given. When a node dataset has no held-out
 validation nodes (karate's valid mask is its two training nodes) early stopping is turned off, since
 the validation loss would only measure the fit of the training nodes.
 

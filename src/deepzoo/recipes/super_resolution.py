@@ -17,7 +17,7 @@ alone on the content loss — the SRResNet the paper starts SRGAN from:
     deepzoo train --model srgan --task sr --data sample-images --name srresnet
     deepzoo train --model srgan --data sample-images --weights runs/srresnet/model.safetensors
 
-**Paper preset.** Adam with lr 1e−4 and β1 = 0.9, minibatches of 16 (§3.2); settings the user changed
+**Paper preset.** Adam with lr 1e−4 and β1 = 0.9, minibatches of 16 (§3.2); settings the user gave
 are kept. Early stopping: on ``valid/psnr`` for ``sr``; off for ``super_resolution`` unless a monitor is
 set (a GAN's losses do not measure quality, and PSNR is what SRGAN trades away on purpose).
 
