@@ -17,6 +17,7 @@ from deepzoo.style import (
     load_vgg19_features,
     optimise_image,
     random_vgg19_features,
+    range_loss,
     style_loss,
     total_variation_loss,
 )
@@ -60,6 +61,14 @@ def test_style_and_content_loss_values_and_weights():
 
 def test_total_variation_of_a_constant_image_is_zero():
     assert total_variation_loss(torch.full((2, 3, 5, 4), 0.7)).item() == 0.0
+
+
+def test_range_loss_is_zero_inside_the_unit_range_and_squares_the_excess_outside():
+    inside = torch.rand(1, 3, 4, 4, generator=torch.Generator().manual_seed(0))
+    assert range_loss(inside, 10.0).item() == 0.0
+    image = torch.tensor([-0.5, 0.0, 0.3, 1.0, 1.25, 2.0]).view(1, 1, 2, 3)
+    expected = (0.5 ** 2 + 0.25 ** 2 + 1.0 ** 2) / 6  # only -0.5, 1.25 and 2.0 lie outside
+    torch.testing.assert_close(range_loss(image, 2.0), torch.tensor(2.0 * expected))
 
 
 def test_total_variation_matches_a_hand_computed_3x3_example():

@@ -33,6 +33,8 @@ def add_parser(sub) -> None:
     p.add_argument("--content-weight", type=float)
     p.add_argument("--style-weight", type=float)
     p.add_argument("--tv-weight", type=float, help="total-variation weight")
+    p.add_argument("--range-weight", type=float, help="penalty on pixel values outside [0, 1] (default: 10 random "
+                   "weights, 0 pretrained)")
     p.add_argument("--save-every", type=int, default=0, metavar="N", help="save the image every N iterations")
     p.add_argument("--seed", type=int, default=0, help="random weights and noise start")
     p.add_argument("--device", default="auto", help="auto (CUDA when present), cpu, cuda, cuda:N")
@@ -48,14 +50,14 @@ def run(args: argparse.Namespace) -> int:
                      iterations=args.iterations, optimizer=args.optimizer, lr=args.lr, init=args.init,
                      scales=args.scales, pooling=args.pooling, content_layers=args.content_layers,
                      style_layers=args.style_layers, content_weight=args.content_weight,
-                     style_weight=args.style_weight, tv_weight=args.tv_weight, save_every=args.save_every,
-                     seed=args.seed, device=args.device, precision=args.precision)
+                     style_weight=args.style_weight, tv_weight=args.tv_weight, range_weight=args.range_weight,
+                     save_every=args.save_every, seed=args.seed, device=args.device, precision=args.precision)
     last, steps = result.history[-1], result.intermediates
     height, width = result.image.shape[-2:]
     print(f"{result.output}: {width}×{height}, {last['iteration']} iterations ({args.optimizer}) in "
           f"{result.seconds:.1f} s ({result.seconds_per_iteration:.3f} s/iteration on {result.device})")
     print(f"final losses: total {last['total']:.4g} = content {last['content']:.4g} + style {last['style']:.4g} "
-          f"+ tv {last['tv']:.4g}")
+          f"+ tv {last['tv']:.4g} + range {last['range']:.4g}")
     saved = f"; {len(steps)} intermediate images ({steps[0].name} …)" if steps else ""
     print(f"loss curves: {result.curves}{saved}")
     return 0

@@ -46,6 +46,7 @@ class StyleDefaults:
     style_weight: float
     tv_weight: float
     scales: int
+    range_weight: float = 0.0
 
 
 PRETRAINED_DEFAULTS = StyleDefaults(GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, content_weight=1.0, style_weight=5e6,
@@ -54,7 +55,7 @@ PRETRAINED_DEFAULTS = StyleDefaults(GATYS_CONTENT_LAYERS, GATYS_STYLE_LAYERS, co
 layers is 5·10⁶ with Gatys's w_l = 1/5 (:class:`deepzoo.style.transfer.StyleObjective`)."""
 
 RANDOM_DEFAULTS = StyleDefaults(RANDOM_CONTENT_LAYERS, RANDOM_STYLE_LAYERS, content_weight=0.3, style_weight=0.5,
-                                tv_weight=0.2, scales=2)
+                                tv_weight=0.2, scales=2, range_weight=10.0)
 """Chosen by looking at the outputs on scikit-learn's photos (docs/style_transfer.md): content at conv2_1
 and conv4_1 (conv4_2 alone leaves the fine scale unconstrained and random features fill it with noise),
 style up to conv4_1 (conv5_1 of a random network only added blotches), total variation against the

@@ -51,3 +51,12 @@ def total_variation_loss(image: torch.Tensor, weight: float = 1.0) -> torch.Tens
     vertical = (image[..., 1:, :] - image[..., :-1, :]).square().sum()
     horizontal = (image[..., :, 1:] - image[..., :, :-1]).square().sum()
     return weight * (vertical + horizontal) / image.numel()
+
+
+def range_loss(image: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
+    """``weight · mean(d²)`` with ``d`` how far each pixel value lies outside [0, 1] (0 inside): the
+    bounded-range penalty of Mahendran & Vedaldi 2015. Matching random features pushes pixels out of
+    range, and clamping them afterwards undoes part of the match; penalising them keeps the optimum
+    close to a real image while the optimiser stays unconstrained (clamping inside L-BFGS breaks its
+    curvature pairs)."""
+    return weight * ((-image).clamp(min=0).square() + (image - 1).clamp(min=0).square()).mean()

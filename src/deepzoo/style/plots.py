@@ -7,17 +7,17 @@ from pathlib import Path
 
 from ..report.plots import plt, save_figure
 
-LOSS_KEYS = ("total", "content", "style", "tv")
+LOSS_KEYS = ("total", "content", "style", "tv", "range")
 
 
 def plot_style_losses(history: Sequence[dict[str, float]], path: str | Path) -> Path:
-    """Total, content, style and total-variation loss per iteration, log scale (zeros, such as the
+    """Total, content, style, total-variation and range loss per iteration, log scale (zeros, such as the
     content loss of the content image itself, are left out). Rows carry ``iteration`` and ``width``;
     a coarse-to-fine run draws one segment per scale with a dotted line where the image size changes
     (losses at different sizes are not comparable)."""
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
     widths = list(dict.fromkeys(row["width"] for row in history))
-    for key, colour in zip(LOSS_KEYS, ("black", "tab:blue", "tab:orange", "tab:green")):
+    for key, colour in zip(LOSS_KEYS, ("black", "tab:blue", "tab:orange", "tab:green", "tab:red")):
         if not any(row[key] > 0 for row in history):
             continue
         for n, width in enumerate(widths):

@@ -19,7 +19,7 @@ from torch import nn
 
 from ..errors import ConfigError, DataError
 from .features import FeatureExtractor, build_extractor
-from .losses import content_loss, gram_matrix, style_loss, total_variation_loss
+from .losses import content_loss, gram_matrix, range_loss, style_loss, total_variation_loss
 
 OPTIMIZERS = ("lbfgs", "adam")
 INITS = ("content", "noise")
@@ -103,12 +103,14 @@ class StyleObjective(nn.Module):
 
     def __init__(self, extractor: FeatureExtractor, content: torch.Tensor, style: torch.Tensor,
                  content_layers: Sequence[str], style_layers: Sequence[str], content_weight: float,
-                 style_weight: float, tv_weight: float, autocast: torch.dtype | None = None):
+                 style_weight: float, tv_weight: float, range_weight: float = 0.0,
+                 autocast: torch.dtype | None = None):
         super().__init__()
         self.extractor, self.autocast = extractor, autocast
         self.content_layers, self.style_layers = tuple(content_layers), tuple(style_layers)
         self.layers = tuple(dict.fromkeys(self.content_layers + self.style_layers))
         self.content_weight, self.style_weight, self.tv_weight = content_weight, style_weight, tv_weight
+        self.range_weight = range_weight
         with torch.no_grad():
             self.content_targets = self.features(content, self.content_layers)
             self.style_targets = {k: gram_matrix(v) for k, v in self.features(style, self.style_layers).items()}
@@ -128,13 +130,13 @@ class StyleObjective(nn.Module):
                 for k, v in targets.items()}
 
     def forward(self, image: torch.Tensor) -> dict[str, torch.Tensor]:
-        """``{"content", "style", "tv", "total"}`` for images ``(B, 3, H, W)`` in [0, 1]."""
+        """``{"content", "style", "tv", "range", "total"}`` for images ``(B, 3, H, W)``, meant to be in [0, 1]."""
         maps = self.features(image, self.layers)
         content = sum(content_loss(maps[k], t, self.content_scales[k]) for k, t in self.content_targets.items())
         style = sum(style_loss(maps[k], t, self.style_scales[k]) for k, t in self.style_targets.items())
         losses = {"content": self.content_weight * content, "style": self.style_weight * style,
-                  "tv": total_variation_loss(image, self.tv_weight)}
-        losses["total"] = losses["content"] + losses["style"] + losses["tv"]
+                  "tv": total_variation_loss(image, self.tv_weight), "range": range_loss(image, self.range_weight)}
+        losses["total"] = losses["content"] + losses["style"] + losses["tv"] + losses["range"]
         return losses
 
 
@@ -152,9 +154,10 @@ def optimise_image(objective: Callable[[torch.Tensor], dict[str, torch.Tensor]],
     learning rate is 0.02 (pixels are in [0, 1]). With ``clamp`` the pixels are clamped to [0, 1]
     before every evaluation, as the PyTorch tutorial does; that moves the image behind L-BFGS's back
     (its curvature pairs assume the unclamped step) and made the random-weight mode diverge, so by
-    default the image is clamped only at the end. When L-BFGS's direction stops being a descent
-    direction PyTorch's implementation returns without moving, and would do so at every later step;
-    its history is then cleared, so it restarts from a (small) gradient step. Returns the final image
+    default the image is clamped only at the end (the objective's range penalty keeps it near [0, 1]).
+    When L-BFGS's direction stops being a descent direction PyTorch's implementation returns without
+    moving, and would do so at every later step; its history is then cleared, so it restarts from a
+    (small) gradient step. Returns the final image
     and the losses at every iterate (``iterations + 1`` rows: the start, then after each update), read
     back from the device once at the end.
     """
@@ -262,6 +265,7 @@ def stylize(content: str | Path | torch.Tensor, style: str | Path | torch.Tensor
             lr: float | None = None, init: str = "content", scales: int | None = None, pooling: str | None = None,
             content_layers: Sequence[str] | None = None, style_layers: Sequence[str] | None = None,
             content_weight: float | None = None, style_weight: float | None = None, tv_weight: float | None = None,
+            range_weight: float | None = None,
             save_every: int = 0, seed: int = 0, device: str = "auto", precision: str = "auto",
             echo: Callable[[str], None] = print) -> StyleResult:
     """Render ``content`` (a file or a ``(3, H, W)`` tensor in [0, 1]) in the style of ``style``.
@@ -314,7 +318,8 @@ def stylize(content: str | Path | torch.Tensor, style: str | Path | torch.Tensor
         echo(line)
     weights_used = dict(content_weight=defaults.content_weight if content_weight is None else content_weight,
                         style_weight=defaults.style_weight if style_weight is None else style_weight,
-                        tv_weight=defaults.tv_weight if tv_weight is None else tv_weight)
+                        tv_weight=defaults.tv_weight if tv_weight is None else tv_weight,
+                        range_weight=defaults.range_weight if range_weight is None else range_weight)
 
     out = Path(out) if out is not None else None
     intermediates: list[Path] = []
