@@ -124,6 +124,17 @@ def test_biases_norms_and_prelu_slopes_get_no_weight_decay():
     assert decayed == {id(model[0].weight), id(model[3].weight)}
 
 
+def test_parameter_groups_with_the_same_settings_are_one_group():
+    from torch import nn
+
+    from deepzoo.engine.optim import param_groups
+
+    model = nn.Sequential(nn.Linear(2, 3), nn.Linear(3, 1))
+    assert len(param_groups(model, lr=0.1, weight_decay=0.0)) == 1  # one optimizer kernel per step
+    groups = param_groups(model, lr=0.1, weight_decay=0.5)
+    assert [g["weight_decay"] for g in groups] == [0.0, 0.5]  # the decayed group last
+
+
 def test_backbone_lr_mult_lowers_only_the_backbone_learning_rate():
     from deepzoo.engine.optim import param_groups
     from deepzoo.models import create_model

@@ -53,22 +53,24 @@ def adamw(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Opti
 def param_groups(module: nn.Module, lr: float, weight_decay: float, head_prefixes: tuple[str, ...] = (),
                  backbone_lr_mult: float = 1.0) -> list[dict]:
     """Split ``module``'s trainable parameters into decay / no-decay groups, and give parameters
-    outside ``head_prefixes`` the learning rate ``lr × backbone_lr_mult`` (fine-tuning)."""
+    outside ``head_prefixes`` the learning rate ``lr × backbone_lr_mult`` (fine-tuning).
+
+    Groups whose settings come out the same (no weight decay, no backbone multiplier) are one group:
+    each group is one optimizer kernel per step. The group with the full learning rate and weight
+    decay comes last (the engine logs its learning rate)."""
     from ..tasks.activations import no_weight_decay_params
 
     shape_params = set(no_weight_decay_params(module))  # PReLU slopes, soft-exponential α (He et al. 2015)
-    groups: dict[tuple[bool, bool], list] = {}
+    groups: dict[tuple[float, float], list] = {}
     for name, p in module.named_parameters():
         if not p.requires_grad:
             continue
         is_head = not head_prefixes or name.startswith(head_prefixes)
         no_decay = p.ndim <= 1 or name in shape_params  # biases and normalisation parameters too
-        groups.setdefault((no_decay, is_head), []).append(p)
-    return [
-        {"params": ps, "weight_decay": 0.0 if no_decay else weight_decay,
-         "lr": lr if is_head else lr * backbone_lr_mult}
-        for (no_decay, is_head), ps in sorted(groups.items())
-    ]
+        settings = (0.0 if no_decay else weight_decay, lr if is_head else lr * backbone_lr_mult)
+        groups.setdefault(settings, []).append(p)
+    ordered = sorted(groups.items(), key=lambda item: (item[0][1] == lr, item[0][0] == weight_decay))
+    return [{"params": ps, "weight_decay": wd, "lr": group_lr} for (wd, group_lr), ps in ordered]
 
 
 def build_optimizer(module: nn.Module, cfg: OptimConfig, head_prefixes: tuple[str, ...] = (),
