@@ -19,13 +19,32 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..config import RunConfig
+from ..config import RunConfig, set_value
 from ..data import DataBundle
 from ..data.batching import make_loader
 from ..registry import Registry
 
 # Which recipe trains each task; filled by the recipe modules (``TASKS.register("multiclass")``).
 TASKS = Registry("task")
+
+
+def apply_preset(config: RunConfig, preset: dict[str, Any], source: str, kind: str = "paper preset") -> str:
+    """Set each ``preset`` key the user did not set (``config.explicit``); return the run-log line,
+    ``"<kind> (<source>): key=value, ...; kept your key=value"``."""
+    applied, kept = [], []
+    for key, value in preset.items():
+        section, _, name = key.partition(".")
+        current = getattr(getattr(config, section), name)
+        same = (lambda a, b: tuple(a) == tuple(b)) if isinstance(value, tuple) else (lambda a, b: a == b)
+        if same(current, value):
+            continue
+        if key in config.explicit:
+            kept.append(f"{key}={current}")
+        else:
+            set_value(config, key, value, explicit=False)
+            applied.append(f"{key}={value}")
+    line = f"{kind} ({source}): " + (", ".join(applied) or "nothing to change")
+    return line + (f"; kept your {', '.join(kept)}" if kept else "")
 
 
 class Recipe:

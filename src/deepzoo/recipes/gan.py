@@ -62,12 +62,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..config import RunConfig, set_value
+from ..config import RunConfig
 from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import AdversarialPair, load_pair_weights
-from .base import TASKS, Recipe
+from .base import TASKS, Recipe, apply_preset
 
 log = logging.getLogger("deepzoo")
 
@@ -115,24 +115,6 @@ def generator_loss(fake_logits: torch.Tensor, saturating: bool = False) -> torch
 
 
 # -- configuration -----------------------------------------------------------------------------------
-
-
-def apply_preset(config: RunConfig, preset: dict[str, Any], source: str) -> str:
-    """Set each ``preset`` key the user did not set (``config.explicit``); return the run-log line."""
-    applied, kept = [], []
-    for key, value in preset.items():
-        section, _, name = key.partition(".")
-        current = getattr(getattr(config, section), name)
-        same = (lambda a, b: tuple(a) == tuple(b)) if isinstance(value, tuple) else (lambda a, b: a == b)
-        if same(current, value):
-            continue
-        if key in config.explicit:
-            kept.append(f"{key}={current}")
-        else:
-            set_value(config, key, value, explicit=False)
-            applied.append(f"{key}={value}")
-    line = f"paper preset ({source}): " + (", ".join(applied) or "nothing to change")
-    return line + (f"; kept your {', '.join(kept)}" if kept else "")
 
 
 def disable_default_early_stopping(config: RunConfig, suggestion: str) -> str:

@@ -65,8 +65,7 @@ from ..data import DataBundle
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, list_models, model_entry
 from ..tasks.heads import TaskHead
-from .base import TASKS, Recipe
-from .gan import apply_preset
+from .base import TASKS, Recipe, apply_preset
 
 GRAPH_TASKS = ("node", "link", "graph")
 GRAPH_FAMILY = "gnn"

@@ -39,8 +39,8 @@ from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import load_pair_weights
-from .base import TASKS
-from .gan import AdversarialRecipe, apply_preset, disable_default_early_stopping
+from .base import TASKS, apply_preset
+from .gan import AdversarialRecipe, disable_default_early_stopping
 
 # Ledig et al. 2017 §3.2: Adam β1 = 0.9, lr 1e-4, minibatches of 16 random HR crops.
 SRGAN_PRESET = {"optim.name": "adam", "optim.lr": 1e-4, "optim.betas": (0.9, 0.999), "train.batch_size": 16}
