@@ -66,6 +66,16 @@ def test_default_task_keeps_images_in_unit_range(runs):
     assert any(line.startswith("reconstruction loss bce") for line in lines)
 
 
+def test_adam_defaults_to_the_family_learning_rate_unless_the_user_sets_one(runs):
+    run, lines = quiet_train(model="ae", data="digits", epochs=1, overrides=FAST)
+    assert run.config.optim.lr == 3e-3
+    assert "autoencoder default (measured on digits): optim.lr=0.003" in lines
+    run, lines = quiet_train(model="ae", data="digits", epochs=1, overrides=[*FAST, "optim.lr=1e-3"])
+    assert run.config.optim.lr == 1e-3 and any(line.endswith("kept your optim.lr=0.001") for line in lines)
+    run, _ = quiet_train(model="ae", data="digits", epochs=1, overrides=[*FAST, "optim.name=sgd"])
+    assert run.config.optim.lr == 1e-3  # the default is Adam's; SGD keeps the global one
+
+
 def test_standardised_data_gets_squared_error_and_a_linear_output(runs):
     run, lines = quiet_train(model="ae", data="digits", task="reconstruct", epochs=1,
                              overrides=[*FAST, "data.normalize=standard"])
