@@ -258,7 +258,9 @@ def main() -> None:
             contenders["plain loop"] = lambda s, p=p: run_plain(p, s)
         if p.sklearn_hidden:
             contenders["scikit-learn MLP"] = lambda s, p=p: run_sklearn(p, s)
-        rows = {name: summarise([fn(seed) for seed in args.seeds]) for name, fn in contenders.items()}
+        # seed by seed, every contender in turn, so that a change in the machine's load hits them all
+        per_seed = [{name: fn(seed) for name, fn in contenders.items()} for seed in args.seeds]
+        rows = {name: summarise([runs[name] for runs in per_seed]) for name in contenders}
         zoo = rows["deepzoo"]["seconds"]
         for name, r in rows.items():
             if r["seconds"] is None:

@@ -29,6 +29,11 @@ from .logger import RunLogger
 from .optim import build_optimizer, build_scheduler
 from .runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
 
+#: devices where "auto" puts convnets in channels_last memory format: tensor-core convolutions on CUDA;
+#: oneDNN's channels-last kernels on the CPU, 1.2–1.7× faster per step for LeNet, ResNet, GoogLeNet and
+#: MobileNet and at parity for VGG (benchmarks/RESULTS.md, "Channels-last on the CPU")
+CHANNELS_LAST_DEVICES = ("cuda", "cpu")
+
 
 class StopTraining(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a callback to end training after this epoch, as early stopping does (the best weights
@@ -81,7 +86,7 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     recipe.setup(device)
     model = recipe.model
     channels_last = str(tc.channels_last).lower() == "true" or (
-        tc.channels_last == "auto" and device.type == "cuda" and recipe.is_convnet)
+        tc.channels_last == "auto" and device.type in CHANNELS_LAST_DEVICES and recipe.is_convnet)
     if channels_last:
         model.to(memory_format=torch.channels_last)
     net = recipe.net

@@ -65,9 +65,9 @@ class Recipe:
 
     @property
     def is_convnet(self) -> bool:
-        """Whether the model's work is mostly 2-D convolutions, so channels_last memory format pays on
-        CUDA. A transformer whose one convolution is its patch embedding is not: its attention and MLPs
-        run on token matrices, and a channels_last input would only add a copy."""
+        """Whether the model's work is mostly 2-D convolutions, so channels_last memory format pays (on
+        CUDA and on the CPU). A transformer whose one convolution is its patch embedding is not: its
+        attention and MLPs run on token matrices, and a channels_last input would only add a copy."""
         return sum(isinstance(m, nn.Conv2d) for m in self.model.modules()) > 1
 
     # -- set-up ---------------------------------------------------------------------------------
