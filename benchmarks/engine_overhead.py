@@ -137,14 +137,15 @@ def main() -> None:
         "plain loop, resident tensors": lambda: plain_resident_loop(x, y, args.epochs, args.device),
         "Lightning Trainer": lambda: lightning_trainer(x, y, args.epochs, args.device),
     }
-    results = {}
-    for name, fn in contenders.items():
-        runs = [fn() for _ in range(args.repeats)]
-        results[name] = None if runs[0] is None else sorted(runs)[len(runs) // 2]
+    runs: dict[str, list] = {name: [] for name in contenders}
+    for _ in range(args.repeats):  # rounds of every contender in turn, so a change in load hits them all
+        for name, fn in contenders.items():
+            runs[name].append(fn())
+    results = {name: None if r[0] is None else sorted(r)[len(r) // 2] for name, r in runs.items()}
     machine = torch.cuda.get_device_name() if args.device == "cuda" else f"{platform.processor() or 'cpu'}, " \
         f"{torch.get_num_threads()} threads"
     print(f"MLP 64-128-10, batch {BATCH}, Adam, {args.epochs} epochs on digits; {args.device} ({machine}); "
-          f"torch {torch.__version__}; median of {args.repeats}")
+          f"torch {torch.__version__}; median of {args.repeats} rounds, contenders in turn")
     base = results["plain loop, DataLoader"]
     print(f"{'contender':<30} {'steps/s':>9} {'vs DataLoader loop':>19}")
     for name, value in results.items():
