@@ -5,11 +5,17 @@ The engine's ``train.channels_last=auto`` puts a convnet (``Recipe.is_convnet``)
 the CPU as well as on CUDA because of these figures: oneDNN's channels-last convolution and pooling
 kernels avoid the reorders its NCHW path makes on every call.
 
-The two layouts start from the same weights and the same batch (random, fixed seed) and are timed in
-alternating rounds (``--rounds``) so that a change in the machine's load hits both; the table gives the
-median milliseconds per step of each and their ratio.
+Part 1, one step: the two layouts start from the same weights and the same batch (random, fixed seed)
+and are timed in alternating rounds (``--rounds``) so that a change in the machine's load hits both;
+the table gives the median milliseconds per step of each and their ratio.
 
-Run: ``python benchmarks/channels_last_cpu.py [--rounds 7] [--threads 2] [--models lenet resnet20 ...]``
+Part 2, whole runs: the engine's ``fit`` on digits (``--fit-epochs`` epochs, evaluation included, the
+first epoch left out) with ``train.channels_last=auto`` and ``false``, alternating for ``--rounds``
+rounds; the median seconds of each and their ratio. This is what a user's run sees: per-batch layout
+conversion, evaluation and the optimizer step are in it.
+
+Run: ``python benchmarks/channels_last_cpu.py [--rounds 7] [--threads 2] [--models lenet resnet20 ...]
+[--fit-models lenet cnn resnet20 conv_ae] [--fit-epochs 10]``
 """
 
 from __future__ import annotations
@@ -23,6 +29,9 @@ import time
 import torch
 import torch.nn.functional as F
 
+from deepzoo import api
+from deepzoo.engine import fit
+from deepzoo.engine.runtime import seed_everything
 from deepzoo.models import accepted_kwargs, create_model
 
 # name -> (batch shape, label); image sizes are the ones these models are trained at in the docs
@@ -76,11 +85,25 @@ def time_pair(name: str, shape: tuple[int, ...], rounds: int) -> tuple[float, fl
     return statistics.median(times[False]), statistics.median(times[True])
 
 
+def fit_seconds(name: str, epochs: int, channels_last: str) -> float:
+    """Seconds of ``fit`` epochs 2..``epochs`` for ``name`` on digits with ``train.channels_last``."""
+    quiet = ["train.checkpoint=false", "train.tensorboard=false", "train.plots=false", "train.progress=false",
+             "early_stop.enabled=false", f"train.channels_last={channels_last}"]
+    cfg = api.build_config(name, "digits", epochs=epochs, seed=0, overrides=quiet)
+    seed_everything(cfg.seed, cfg.train.deterministic)
+    recipe, _ = api.build_recipe(cfg)
+    seconds: list[float] = []
+    fit(recipe, cfg, None, echo=lambda *a, **k: None, callbacks=[lambda epoch, row: seconds.append(row["seconds"])])
+    return sum(seconds[1:])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (CI has 2)")
     parser.add_argument("--models", nargs="+", default=list(CASES), choices=list(CASES))
+    parser.add_argument("--fit-models", nargs="*", default=["lenet", "cnn", "resnet20", "conv_ae"])
+    parser.add_argument("--fit-epochs", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs "
@@ -92,6 +115,16 @@ def main() -> None:
         nchw, last = time_pair(name, shape, args.rounds)
         print(f"{name:<14} {'×'.join(map(str, shape)):<16} {label:<38} {nchw:>8.2f} {last:>10.2f} "
               f"{nchw / last:>7.2f}×", flush=True)
+    if args.fit_models:
+        print(f"\nwhole runs on digits: fit, epochs 2..{args.fit_epochs}, median of {args.rounds} alternating rounds")
+        print(f"{'model':<14} {'false s':>8} {'auto s':>8} {'speed-up':>8}")
+    for name in args.fit_models:
+        times: dict[str, list[float]] = {"false": [], "auto": []}
+        for _ in range(args.rounds):
+            for setting in times:
+                times[setting].append(fit_seconds(name, args.fit_epochs, setting))
+        off, on = statistics.median(times["false"]), statistics.median(times["auto"])
+        print(f"{name:<14} {off:>8.3f} {on:>8.3f} {off / on:>7.2f}×", flush=True)
 
 
 if __name__ == "__main__":

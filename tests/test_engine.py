@@ -183,7 +183,7 @@ def test_a_callback_can_end_training_like_early_stopping(runs):
 
 @pytest.mark.parametrize(("setting", "expected"), [("auto", True), ("false", False)])
 def test_convnets_train_in_channels_last_on_the_cpu_by_default(runs, setting, expected):
-    # oneDNN's channels-last convolutions are 1.2-1.7x faster per step on the CPU (benchmarks/RESULTS.md)
+    # oneDNN's channels-last convolutions are 1.2-1.4x faster per step on the CPU (benchmarks/RESULTS.md)
     run = api.train(model="cnn", data="digits", epochs=1, echo=lambda *a: None,
                     overrides=QUIET + [f"train.channels_last={setting}", "train.device=cpu"])
     second_conv = [m for m in run.model.modules() if isinstance(m, torch.nn.Conv2d)][1]

@@ -30,8 +30,8 @@ from .optim import build_optimizer, build_scheduler
 from .runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
 
 #: devices where "auto" puts convnets in channels_last memory format: tensor-core convolutions on CUDA;
-#: oneDNN's channels-last kernels on the CPU, 1.2–1.7× faster per step for LeNet, ResNet, GoogLeNet and
-#: MobileNet and at parity for VGG (benchmarks/RESULTS.md, "Channels-last on the CPU")
+#: oneDNN's channels-last kernels on the CPU, 1.2–1.4× faster per step for ResNet, GoogLeNet, MobileNet and
+#: small CNNs, at parity for AlexNet and VGG (benchmarks/RESULTS.md, "Channels-last on the CPU")
 CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 
 
