@@ -29,7 +29,7 @@ def one_line_error(capsys, argv):
     (["train", "--model", "mlp", "--data", "moons", "--config", "missing.yaml"], "missing.yaml: config file not found"),
     (["train", "--model", "mlp", "--data", "nosuchformat:x.csv"], "unknown format 'nosuchformat'"),
     (["train", "--model", "mlp", "--data", "moons", "--set", "sched.name=cosin"], "unknown scheduler 'cosin'"),
-    (["train", "--name", "nothing", "--resume"], "not a run folder"),
+    (["train", "--name", "nothing", "--resume"], "no such run to resume"),
     (["evaluate", "nothing"], "nothing: not a run folder"),
 ])
 def test_user_errors_are_one_line_with_status_2(runs, capsys, argv, needle):
@@ -65,7 +65,8 @@ def test_train_evaluate_predict_round_trip(runs, tmp_path, capsys):
     assert lines[0] == "probability,label" and len(lines) == 3
     bad = tmp_path / "bad.csv"
     bad.write_text("x0,x1\n1.0,abc\n")
-    assert "line 2, column 'x1': not a number" in one_line_error(capsys, ["predict", "m", "--input", str(bad)])
+    err = one_line_error(capsys, ["predict", "m", "--input", str(bad)])
+    assert "line 2, feature 'x1' has 'abc', which is not a number" in err
 
 
 def test_datasets_lists_the_embedded_sets(capsys):

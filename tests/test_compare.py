@@ -7,8 +7,9 @@ import json
 import pytest
 
 from deepzoo import api, cli
+from deepzoo.config import flat_config
 from deepzoo.tune.compare import differing_keys, load_runs
-from deepzoo.tune.tables import flat_config, format_table
+from deepzoo.tune.tables import format_table
 from tests.conftest import QUIET
 
 

@@ -74,7 +74,7 @@ def test_atomic_save_keeps_the_previous_file_when_the_write_dies(tmp_path, monke
     def die(*args, **kwargs):
         raise KeyboardInterrupt  # the process is interrupted before the rename
 
-    monkeypatch.setattr("deepzoo.engine.checkpoint.os.replace", die)
+    monkeypatch.setattr("deepzoo.files.os.replace", die)
     with pytest.raises(KeyboardInterrupt):
         atomic_save({"x": torch.zeros(3)}, path)
     assert torch.equal(load_checkpoint(path)["x"], torch.ones(3))

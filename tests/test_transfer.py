@@ -58,7 +58,7 @@ def test_freeze_backbone_keeps_every_backbone_tensor_and_trains_the_new_head(sou
                    "--set", "early_stop.enabled=false", *SETS])
     out = capsys.readouterr().out
     assert status == 0, out
-    assert "the head was re-initialised" in out and "backbone frozen" in out
+    assert "the head (head.weight, head.bias) was re-initialised" in out and "backbone frozen" in out
 
     trained = load_file(str(runs / "frozen" / "model.safetensors"))
     backbone = [k for k in pretrained if not k.startswith("head.")]

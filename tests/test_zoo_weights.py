@@ -100,7 +100,9 @@ def test_googlenet_without_aux_drops_torchvision_aux_weights():
     assert "head.weight" in converted and "fc.weight" not in converted
 
 
-def test_weights_for_another_image_size_fail_with_one_line(tmp_path):
+def test_weights_for_another_class_count_fail_unless_num_classes_asks_for_transfer(tmp_path):
     torch.save(torchvision_model("resnet18", num_classes=10).state_dict(), tmp_path / "r18.pt")
-    with pytest.raises(ConfigError, match=r"head.weight has shape \(10, 512\), the model expects \(1000, 512\)"):
+    with pytest.raises(ConfigError, match=r"head.weight is \(10, 512\) in the file, \(1000, 512\) here"):
         create_model("resnet18", weights=str(tmp_path / "r18.pt"))
+    model = create_model("resnet18", num_classes=5, weights=str(tmp_path / "r18.pt"))  # transfer: a new head
+    assert model.head.weight.shape == (5, 512)

@@ -13,13 +13,23 @@ from typing import Any
 
 import torch
 
-from .config import RunConfig, apply_overrides, set_value
+from .config import RunConfig, apply_overrides, flat_config, set_value
 from .data import DataBundle, DatasetMeta, load_dataset
-from .errors import ConfigError
+from .errors import ConfigError, Interrupted, one_line
+from .files import write_text_atomic
 from .models import create_model, model_entry
 from .recipes import recipe_for_task
 from .recipes.base import Recipe
-from .run import Run, prepare_run_dir, read_summary, resolve_run_dir
+from .run import (
+    Run,
+    check_run_name,
+    new_run_folder,
+    read_json,
+    read_summary,
+    resolve_run_dir,
+    resumable_run_folder,
+    runs_root,
+)
 from .tasks import SUPERVISED_TASKS
 
 __all__ = ["build_config", "create_model", "evaluate", "load_dataset", "load_run", "predict", "train"]
@@ -80,6 +90,50 @@ def build_recipe(cfg: RunConfig, data: DataBundle | None = None) -> tuple[Recipe
     return recipe_cls(cfg, data), data
 
 
+#: settings a resumed run may change: they decide how long it trains and what it prints, not what
+#: each step computes (any other change would make config.yaml describe another model)
+RESUMABLE = ("train.epochs", "early_stop.patience", "train.log_every", "train.progress", "train.tensorboard",
+             "train.plots", "train.eval_batch_size", "train.device", "data.num_workers")
+#: schedules whose shape spans train.epochs, so more epochs would change the rates already used
+EPOCH_SPANNING_SCHEDULES = ("cosine", "onecycle")
+
+
+def resumed_config(run_dir: Path, settings: list[tuple[str, Any]], overrides: list[str]) -> tuple[RunConfig, list[str]]:
+    """The config a resumed run trains with: its saved ``config.yaml`` with the changes asked for
+    (``settings`` as (key, value), then ``key=value`` overrides), and those changes as text.
+
+    Only :data:`RESUMABLE` keys may change; anything else is a one-line error that suggests a new run
+    from the old config, so ``config.yaml`` always describes what trained.
+    """
+    path = run_dir / "config.yaml"
+    saved = RunConfig.load(path)
+    cfg = RunConfig.load(path)
+    for key, value in settings:
+        if value is not None:
+            set_value(cfg, key, value)
+    apply_overrides(cfg, overrides)
+    cfg.validate()
+    old, new = flat_config(saved.to_dict()), flat_config(cfg.to_dict())
+    changed = [k for k in dict.fromkeys([*old, *new]) if old.get(k) != new.get(k)]
+    for key in changed:
+        if key not in RESUMABLE:
+            value = new.get(key)
+            raise ConfigError(f"--resume cannot change {key} ({old.get(key)!r} → {value!r}): the run would no "
+                              f"longer be the one its config.yaml describes; start a new run from it: deepzoo "
+                              f"train --config {path} --set {key}={value} --name NEW_NAME")
+    if "train.epochs" in changed and cfg.sched.name in EPOCH_SPANNING_SCHEDULES:
+        raise ConfigError(f"--resume cannot change train.epochs with sched.name={cfg.sched.name}: the schedule "
+                          f"spans the epochs; start a new run: deepzoo train --config {path} --set "
+                          f"train.epochs={cfg.train.epochs} --name NEW_NAME")
+    return cfg, [f"{k}: {old.get(k)!r} → {new.get(k)!r}" for k in changed]
+
+
+def resume_command(run_dir: Path) -> str:
+    """The command that continues the run in ``run_dir``."""
+    root = "" if run_dir.parent == Path("runs") else f" --runs-dir {run_dir.parent}"
+    return f"deepzoo train --name {run_dir.name} --resume{root}"
+
+
 def train(model: str | None = None, data: str | None = None, task: str | None = None, *,
           epochs: int | None = None, seed: int | None = None, name: str | None = None,
           config: str | Path | RunConfig | None = None, overrides: list[str] | None = None,
@@ -87,39 +141,89 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
           runs_dir: str | None = None, echo=print, callbacks: list | None = None, **model_args: Any) -> Run:
     """Train a model on a dataset and return the :class:`Run` (folder, summary, trained recipe).
 
-    ``resume=True`` continues the run ``name`` from its last checkpoint with its saved config.
+    ``resume=True`` continues the run ``name`` from its last checkpoint with its saved config; it may
+    change only :data:`RESUMABLE` settings (``epochs``, for one), and each change is recorded in
+    ``config.yaml``. Every value is range-checked and the data is read before a run folder is created;
+    the folder is locked against other processes while training runs (see :mod:`deepzoo.run`).
     ``callbacks`` are called as ``callback(epoch, row)`` after every epoch (see :func:`deepzoo.engine.fit`).
     """
     from .engine import fit
     from .engine.runtime import init_distributed, seed_everything
 
+    main = init_distributed().is_main
+    folder, notes = None, []
     if resume:
+        if config is not None:
+            raise ConfigError("--resume reads the run's own config.yaml; --config cannot be given with it")
         if not name:
-            raise ConfigError("resume needs the run's name")
-        run_dir = resolve_run_dir(name, runs_dir or "runs")
-        cfg = RunConfig.load(run_dir / "config.yaml")
-        if epochs is not None:
-            cfg.train.epochs = int(epochs)
-        apply_overrides(cfg, overrides or [])
+            raise ConfigError("--resume needs the run's --name")
+        probe = RunConfig(name=name, runs_dir=runs_dir or "runs")
+        run_dir = runs_root(probe) / check_run_name(name)
+        if main:
+            folder = resumable_run_folder(probe)
+        settings = [("model.name", model), ("data.spec", data), ("task", task), ("train.epochs", epochs),
+                    ("seed", seed), ("train.compile", compile)]
+        settings += [(f"model.{k}", v) for k, v in model_args.items()]
+        try:
+            cfg, changes = resumed_config(run_dir, settings, overrides or [])
+        except BaseException:
+            if folder is not None:
+                folder.lock.release()
+            raise
+        notes = _config_notes(run_dir / "config.yaml")
+        if changes:
+            notes.append(f"resumed at {_now()}: " + "; ".join(changes))
+        if not (run_dir / "checkpoints" / "last.pt").is_file():
+            resume = False
+            echo(f"{run_dir}: no complete checkpoint yet (it stopped in its first epoch); starting it afresh")
+            if folder is not None:
+                folder.clear(keep=("config.yaml",))
     else:
         cfg = build_config(model, data, task, epochs, seed, name, config, overrides, compile, runs_dir,
-                           **model_args)
-    seed_everything(cfg.seed, cfg.train.deterministic)
-    recipe, bundle = build_recipe(cfg)
-    main = init_distributed().is_main
-    if resume:
-        prepare_run_dir(cfg, resume=True)
-    elif main:
-        run_dir = prepare_run_dir(cfg, overwrite=overwrite)
-    else:
-        run_dir = None
-    if main:
-        cfg.save(run_dir / "config.yaml")
-        (run_dir / "meta.json").write_text(json.dumps(bundle.meta.to_dict(), indent=2))
-        echo(f"run: {run_dir}")
-        for line in recipe.log_lines:
-            echo(line)
-    return fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
+                           **model_args).validate()
+        if cfg.name is not None:
+            check_run_name(cfg.name)
+    try:
+        seed_everything(cfg.seed, cfg.train.deterministic)
+        recipe, bundle = build_recipe(cfg)
+        if main and folder is None:
+            folder = new_run_folder(cfg, overwrite=overwrite)
+    except BaseException:
+        if folder is not None:
+            folder.lock.release()
+        raise
+    run_dir = folder.path if folder is not None else None
+    try:
+        if folder is not None:
+            cfg.save(run_dir / "config.yaml", notes)
+            write_text_atomic(run_dir / "meta.json", json.dumps(bundle.meta.to_dict(), indent=2))
+            echo(f"run: {run_dir}")
+            if folder.removed_temporaries:
+                echo(f"removed {len(folder.removed_temporaries)} temporary file(s) an interrupted write left")
+            for line in recipe.log_lines:
+                echo(line)
+        return fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
+    except Interrupted as stop:
+        raise Interrupted(f"{stop}; continue with: {resume_command(run_dir)}", stop.status) from None
+    except ConfigError:
+        # a value only the engine can check (a device, a monitor) failed before anything was trained
+        if folder is not None and folder.created and not (run_dir / "checkpoints" / "last.pt").is_file():
+            folder.discard()
+        raise
+    finally:
+        if folder is not None:
+            folder.lock.release()
+
+
+def _config_notes(path: Path) -> list[str]:
+    """The ``#`` comment lines of a saved config (its resume history), without the ``# ``."""
+    return [line[2:] for line in path.read_text().splitlines() if line.startswith("# ")]
+
+
+def _now() -> str:
+    import datetime
+
+    return datetime.datetime.now().isoformat(timespec="seconds")
 
 
 def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) -> Run:
@@ -134,16 +238,20 @@ def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) ->
     run_dir = resolve_run_dir(run, runs_dir)
     cfg = RunConfig.load(run_dir / "config.yaml")
     weights = run_dir / "model.safetensors"
+    again = f"`{resume_command(run_dir)}` writes it again from the checkpoints"
     if not weights.is_file():
-        raise ConfigError(f"{run_dir}: training did not finish (no model.safetensors)")
+        raise ConfigError(f"{run_dir}: training did not finish (no model.safetensors); {again}")
     cfg.model.weights = None  # the run's own weights replace any pretrained start
     data = None
     if not with_data:
-        meta_dict = json.loads((run_dir / "meta.json").read_text())
+        meta_dict = read_json(run_dir / "meta.json", "training the run again writes it")
         meta_dict["input_shape"] = tuple(meta_dict["input_shape"])
         data = DataBundle(None, None, None, DatasetMeta(**meta_dict))
     recipe, _ = build_recipe(cfg, data)
-    load_model(recipe.model, str(weights))
+    try:
+        load_model(recipe.model, str(weights))
+    except Exception as err:  # noqa: BLE001 - a truncated or foreign file is the user's to know about
+        raise ConfigError(f"{weights}: cannot be read ({type(err).__name__}: {one_line(err)}); {again}") from None
     recipe.setup(choose_device(cfg.train.device, init_distributed()))
     recipe.model.eval()
     return Run(run_dir, cfg, read_summary(run_dir), recipe)

@@ -14,7 +14,7 @@ import pkgutil
 import sys
 
 from . import commands
-from .errors import DeepzooError
+from .errors import DeepzooError, Interrupted
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,6 +39,9 @@ def main(argv: list[str] | None = None) -> int:
     except DeepzooError as err:
         print(f"deepzoo: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"deepzoo: {stop}", file=sys.stderr)
+        return stop.status
     except KeyboardInterrupt:
         print("deepzoo: interrupted", file=sys.stderr)
         return 130

@@ -18,6 +18,43 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError
+from .files import write_text_atomic
+
+
+@dataclass(frozen=True)
+class Bound:
+    """The values a numeric config field admits: ``low``/``high`` limits, each included or not."""
+
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False
+    high_open: bool = False
+
+    def admits(self, value: float) -> bool:
+        """Whether ``value`` lies within the bound (NaN never does)."""
+        if value != value:  # NaN
+            return False
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            return False
+        return self.high is None or (value < self.high or (not self.high_open and value == self.high))
+
+    def __str__(self) -> str:
+        if self.high is None:
+            return f"{'>' if self.low_open else '≥'} {self.low:g}"
+        return f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}{')' if self.high_open else ']'}"
+
+
+COUNT = Bound(1)  # epochs, batch sizes, steps: at least one
+NON_NEGATIVE = Bound(0)
+POSITIVE = Bound(0, low_open=True)  # learning rates, decay factors
+FRACTION = Bound(0, 1, high_open=True)  # momentum, Adam's betas
+
+
+def checked(default: Any = dataclasses.MISSING, bound: Bound | None = None, choices: tuple[str, ...] = (),
+            **kwargs: Any) -> Any:
+    """A dataclass field whose value :func:`validate` checks: within ``bound`` (every item of a list or
+    tuple) or one of ``choices``; None passes where the field allows it."""
+    return field(default=default, metadata={"bound": bound, "choices": choices}, **kwargs)
 
 
 @dataclass
@@ -27,8 +64,8 @@ class ModelConfig:
     name: str = "cnn"
     args: dict[str, Any] = field(default_factory=dict)
     weights: str | None = None
-    freeze: str | None = None  # "backbone": train only the head
-    backbone_lr_mult: float = 1.0
+    freeze: str | None = checked(None, choices=("backbone",))  # "backbone": train only the head
+    backbone_lr_mult: float = checked(1.0, NON_NEGATIVE)
 
 
 @dataclass
@@ -38,8 +75,8 @@ class DataConfig:
     spec: str = "digits"
     options: dict[str, Any] = field(default_factory=dict)
     augment: Any = None  # an augmentation spec applied to training batches
-    resident: str = "auto"  # keep the data on the device: auto | true | false
-    num_workers: int = 0
+    resident: str = checked("auto", choices=("auto", "true", "false"))  # keep the data on the device
+    num_workers: int = checked(0, NON_NEGATIVE)
 
 
 @dataclass
@@ -47,11 +84,11 @@ class OptimConfig:
     """Optimizer settings shared by every optimizer of the recipe unless the recipe overrides them."""
 
     name: str = "adam"
-    lr: float = 1e-3
-    weight_decay: float = 0.0
-    momentum: float = 0.9
+    lr: float = checked(1e-3, POSITIVE)
+    weight_decay: float = checked(0.0, NON_NEGATIVE)
+    momentum: float = checked(0.9, FRACTION)
     nesterov: bool = False
-    betas: tuple[float, float] = (0.9, 0.999)
+    betas: tuple[float, float] = checked((0.9, 0.999), FRACTION)
 
 
 @dataclass
@@ -59,14 +96,14 @@ class SchedConfig:
     """Learning-rate schedule: none, step, multistep, exponential, cosine (with warmup), onecycle, plateau."""
 
     name: str = "none"
-    step_size: int = 10
-    gamma: float = 0.1
-    milestones: list[int] = field(default_factory=list)
-    warmup_epochs: float = 0.0
-    min_lr: float = 0.0
-    max_lr: float | None = None
-    patience: int = 5
-    factor: float = 0.1
+    step_size: int = checked(10, COUNT)
+    gamma: float = checked(0.1, POSITIVE)
+    milestones: list[int] = checked(bound=COUNT, default_factory=list)
+    warmup_epochs: float = checked(0.0, NON_NEGATIVE)
+    min_lr: float = checked(0.0, NON_NEGATIVE)
+    max_lr: float | None = checked(None, POSITIVE)
+    patience: int = checked(5, NON_NEGATIVE)
+    factor: float = checked(0.1, Bound(0, 1, low_open=True, high_open=True))
 
 
 @dataclass
@@ -75,26 +112,29 @@ class EarlyStopConfig:
 
     enabled: bool = True
     monitor: str | None = None  # None: the recipe's default (valid/loss for supervised tasks)
-    mode: str = "auto"  # min | max | auto (max for accuracy-like names)
-    patience: int = 10
-    min_delta: float = 0.0
+    mode: str = checked("auto", choices=("auto", "min", "max"))  # auto: max for accuracy-like names
+    patience: int = checked(10, COUNT)
+    min_delta: float = checked(0.0, NON_NEGATIVE)
 
 
 @dataclass
 class TrainConfig:
     """How the engine trains: epochs, batching, precision, compile, clipping, accumulation, logging."""
 
-    epochs: int = 20
-    batch_size: int = 64
-    eval_batch_size: int = 1024
+    epochs: int = checked(20, COUNT)
+    batch_size: int = checked(64, COUNT)
+    eval_batch_size: int = checked(1024, COUNT)
     device: str = "auto"
-    precision: str = "auto"  # auto (bf16 on CUDA, fp32 on CPU) | fp32 | bf16 | fp16
-    channels_last: str = "auto"
+    precision: str = checked("auto", choices=("auto", "fp32", "bf16", "fp16"))  # auto: bf16 on CUDA, fp32 on CPU
+    channels_last: str = checked("auto", choices=("auto", "true", "false"))
     compile: bool = False
-    grad_clip: float = 0.0
-    accumulate: int = 1
+    grad_clip: float = checked(0.0, NON_NEGATIVE)
+    accumulate: int = checked(1, COUNT)
     deterministic: bool = False
-    log_every: int = 50
+    log_every: int = checked(50, COUNT)
+    #: the run ends as diverged when a window's mean training loss exceeds this many times
+    #: max(|first step's loss|, 1); null turns the check off
+    diverge_factor: float | None = checked(100.0, Bound(1, low_open=True))
     checkpoint: bool = True
     plots: bool = True
     tensorboard: bool = True
@@ -122,13 +162,29 @@ class RunConfig:
         #: model's paper preset fills in only the others. Not a field, so never saved.
         self.explicit: set[str] = set()
 
+    def validate(self) -> RunConfig:
+        """Check every declared range and choice (see :func:`checked`); the first value outside is a
+        one-line :class:`ConfigError`. Called before any run folder is created."""
+        for dotted, value, f in _checked_fields(self):
+            bound, choices = f.metadata["bound"], f.metadata["choices"]
+            if value is None:
+                continue
+            if choices and str(value).lower() not in choices:
+                raise ConfigError(f"{dotted}={value!r}: use one of {', '.join(choices)}")
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if bound is not None and not (isinstance(item, (int, float)) and bound.admits(item)):
+                    raise ConfigError(f"{dotted}={_show(value)}: must be {bound}")
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dicts and lists (tuples become lists), ready for YAML."""
         return _plain(dataclasses.asdict(self))
 
-    def save(self, path: str | Path) -> None:
-        """Write the config as YAML."""
-        Path(path).write_text(yaml.safe_dump(self.to_dict(), sort_keys=False))
+    def save(self, path: str | Path, notes: list[str] | tuple[str, ...] = ()) -> None:
+        """Write the config as YAML, atomically; ``notes`` follow as ``#`` comment lines (the run's
+        resume history), which :meth:`load` ignores."""
+        comments = "".join(f"# {note}\n" for note in notes)
+        write_text_atomic(path, yaml.safe_dump(self.to_dict(), sort_keys=False) + comments)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RunConfig:
@@ -151,6 +207,39 @@ class RunConfig:
         if not isinstance(data, dict):
             raise ConfigError(f"{path}: expected a mapping of config keys")
         return cls.from_dict(data)
+
+
+def _checked_fields(obj: Any, prefix: str = ""):
+    """``(dotted key, value, field)`` for every field declared with :func:`checked`."""
+    for f in dataclasses.fields(obj):
+        value = getattr(obj, f.name)
+        if dataclasses.is_dataclass(value):
+            yield from _checked_fields(value, f"{prefix}{f.name}.")
+        elif "bound" in f.metadata:
+            yield f"{prefix}{f.name}", value, f
+
+
+def _show(value: Any) -> str:
+    return str(list(value)) if isinstance(value, (list, tuple)) else f"{value:g}" if isinstance(value, float) \
+        else repr(value) if isinstance(value, str) else str(value)
+
+
+# Open config sections whose entries are constructor / loader arguments: shown as model.X, data.X.
+SHOWN_AS = {"model.args": "model", "data.options": "data"}
+
+
+def flat_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config dicts as ``dotted.key -> value``, with ``model.args.X`` shown as ``model.X`` and
+    ``data.options.X`` as ``data.X`` (the names ``--set`` and search spaces use); an empty section
+    sets nothing and leaves no key."""
+    out: dict[str, Any] = {}
+    for key, value in config.items():
+        dotted = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flat_config(value, SHOWN_AS.get(dotted, dotted) + "."))
+        else:
+            out[dotted] = value
+    return out
 
 
 OPEN_SECTIONS = {"model": "args", "data": "options", "task_args": None}
@@ -183,6 +272,8 @@ def _coerce(value: Any, annotation: Any, key: str) -> Any:
         return None
     try:
         if text in ("int",) and not isinstance(value, bool):
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
             return int(value)
         if text in ("float", "float | None"):
             return float(value)

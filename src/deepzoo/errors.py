@@ -20,3 +20,19 @@ class ConfigError(DeepzooError):
 
 class TrainingError(DeepzooError):
     """Training stopped for a reason the user must act on (a NaN loss, an existing run folder)."""
+
+
+class Interrupted(Exception):  # noqa: N818 - a stop the user asked for, not an error
+    """Training stopped on SIGTERM or SIGINT after writing a checkpoint: the CLI prints the message
+    (which says how to resume) as one line and exits with ``status`` (143 or 130). Not a
+    :class:`DeepzooError`, so code that carries on after user errors (a tuning study) stops too."""
+
+    def __init__(self, message: str, status: int):
+        super().__init__(message)
+        self.status = status
+
+
+def one_line(err: BaseException) -> str:
+    """The first line of an exception's message (library errors sometimes span several)."""
+    text = str(err).strip()
+    return text.splitlines()[0] if text else type(err).__name__

@@ -35,13 +35,38 @@ def existing_dir(path: str | Path) -> Path:
     return p
 
 
-def read_maybe_gzip(path: Path) -> bytes:
-    """The bytes of ``path``, decompressed when its name ends in ``.gz``."""
+#: deflate's largest expansion (a run of one byte): about 1032 output bytes per input byte, so a
+#: gzip file of n bytes cannot hold more than this many times n (zlib's technical notes)
+GZIP_MAX_RATIO = 1032
+CHUNK = 1 << 20
+
+
+def read_prefix_and_body(path: Path, prefix: int, body_size) -> tuple[bytes, bytes]:
+    """The first ``prefix`` bytes of ``path`` (decompressed when its name ends in ``.gz``), then at most
+    ``body_size(prefix_bytes) + 1`` more — one byte beyond what the header announces, so a longer file
+    is caught without reading it. Memory never exceeds what the header announces, and a gzipped header
+    that announces more than deflate can expand the file to (1032× its size) is refused unread: a
+    small file cannot inflate memory.
+    """
+    gzipped = path.suffix == ".gz"
     try:
-        if path.suffix == ".gz":
-            with gzip.open(path, "rb") as f:
-                return f.read()
-        return path.read_bytes()
+        with (gzip.open(path, "rb") if gzipped else path.open("rb")) as f:
+            head = f.read(prefix)
+            if len(head) < prefix:
+                return head, b""
+            wanted = body_size(head)
+            size = path.stat().st_size
+            if gzipped and prefix + wanted > GZIP_MAX_RATIO * size:
+                raise DataError(f"{path}: the header announces {prefix + wanted:,} bytes, more than a gzip "
+                                f"file of {size:,} bytes can hold")
+            parts, got = [], 0
+            while got <= wanted:
+                part = f.read(min(CHUNK, wanted + 1 - got))
+                if not part:
+                    break
+                parts.append(part)
+                got += len(part)
+            return head, b"".join(parts)
     except (OSError, EOFError, zlib.error) as err:
         raise DataError(f"{path}: cannot be read ({err})") from None
 
@@ -56,12 +81,6 @@ def choice_option(value: str, allowed: tuple[str, ...], name: str, source: str) 
     if value not in allowed:
         raise DataError(f"{source}: option {name}={value!r} is not one of {', '.join(allowed)}")
     return value
-
-
-def one_line(err: BaseException) -> str:
-    """The first line of an exception's message (library errors sometimes span several)."""
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def first_nonfinite(values: np.ndarray) -> int | None:

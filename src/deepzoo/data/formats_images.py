@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from . import FORMATS
 from .build import RawData, build_bundle
 from .bundle import DataBundle
-from .formats_common import existing_dir, one_line, read_maybe_gzip
+from .formats_common import existing_dir, read_prefix_and_body
 
 # -- imagefolder ----------------------------------------------------------------------------------
 
@@ -38,8 +38,9 @@ def parse_size(value: str | int, source: str) -> tuple[int, int]:
     return dims[0], dims[1]
 
 
-def read_image(path: Path, size: tuple[int, int] | None) -> np.ndarray:
-    """One image as uint8 (H, W) when grayscale or (H, W, 3) otherwise, resized to ``size`` if given.
+def read_image(path: Path, size: tuple[int, int] | None, mode: str | None = None) -> np.ndarray:
+    """One image as uint8 (H, W) when grayscale or (H, W, 3) otherwise, resized to ``size`` if given;
+    ``mode`` (``"L"`` or ``"RGB"``) converts every image to that mode instead.
 
     Truncated files fail (Pillow's default, ``LOAD_TRUNCATED_IMAGES = False``), and images beyond
     Pillow's ``MAX_IMAGE_PIXELS`` guard are refused as possible decompression bombs: the guard's
@@ -52,7 +53,7 @@ def read_image(path: Path, size: tuple[int, int] | None) -> np.ndarray:
                 image.load()
                 if image.mode.startswith(DEEP_MODES):
                     raise DataError(f"{path}: pixel mode {image.mode} is not supported; save 8-bit images")
-                image = image.convert("L" if image.mode in GRAY_MODES else "RGB")
+                image = image.convert(mode or ("L" if image.mode in GRAY_MODES else "RGB"))
                 if size is not None and image.size != (size[1], size[0]):
                     image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
                 return np.asarray(image, dtype=np.uint8)
@@ -141,26 +142,33 @@ def find_idx_file(root: Path, name: str) -> Path:
 
 def read_idx(path: Path, kind: str) -> np.ndarray:
     """Parse an unsigned-byte IDX file: a 4-byte magic number (0, 0, 0x08, ndim), ndim big-endian
-    uint32 sizes, then the values in C order. The file must hold exactly what the header describes."""
-    data = read_maybe_gzip(path)
+    uint32 sizes, then the values in C order. The file must hold exactly what the header describes;
+    it is read (and, gzipped, decompressed) no further than that, plus one byte."""
     magic = IDX_MAGIC[kind]
-    if len(data) < 4:
-        raise DataError(f"{path}: {len(data)} bytes is too short for an IDX file")
-    found = int.from_bytes(data[:4], "big")
-    if found != magic:
-        raise DataError(f"{path}: bad magic number 0x{found:08x}; an IDX {kind} file starts with "
-                        f"0x{magic:08x}")
     ndim = magic & 0xFF
     offset = 4 + 4 * ndim
-    if len(data) < offset:
-        raise DataError(f"{path}: truncated inside the header ({len(data)} bytes)")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", count=ndim, offset=4))
-    expected = offset + math.prod(shape)
-    if len(data) != expected:
-        problem = "truncated" if len(data) < expected else "longer than its header says"
+
+    def body_size(head: bytes) -> int:
+        found = int.from_bytes(head[:4], "big")
+        if found != magic:
+            raise DataError(f"{path}: bad magic number 0x{found:08x}; an IDX {kind} file starts with "
+                            f"0x{magic:08x}")
+        return math.prod(int(d) for d in np.frombuffer(head, ">u4", count=ndim, offset=4))
+
+    head, body = read_prefix_and_body(path, offset, body_size)
+    if len(head) < 4:
+        raise DataError(f"{path}: {len(head)} bytes is too short for an IDX file")
+    if len(head) < offset:
+        body_size(head + bytes(offset - len(head)))  # a bad magic number is the clearer message
+        raise DataError(f"{path}: truncated inside the header ({len(head)} bytes)")
+    shape = tuple(int(d) for d in np.frombuffer(head, ">u4", count=ndim, offset=4))
+    expected = math.prod(shape)
+    if len(body) != expected:
+        problem = "truncated" if len(body) < expected else "longer than its header says"
+        size = f"{offset + len(body)} bytes" if len(body) < expected else "more"
         raise DataError(f"{path}: {problem}: the header describes {'×'.join(map(str, shape))} values "
-                        f"({expected} bytes with the header) but the file has {len(data)} bytes")
-    return np.frombuffer(data, np.uint8, offset=offset).reshape(shape)
+                        f"({offset + expected} bytes with the header) but the file has {size}")
+    return np.frombuffer(body, np.uint8).reshape(shape)
 
 
 def _mnist_split(root: Path, split: str) -> tuple[np.ndarray, np.ndarray]:

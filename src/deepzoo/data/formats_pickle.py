@@ -28,8 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
-from .formats_common import one_line
+from ..errors import DataError, one_line
 
 NUMERIC_DTYPE = re.compile(r"[|<>=]?[biuf][1248]")  # numpy's short names: u1, <i8, f4, b1 ...
 OBJECT_DTYPE = re.compile(r"[|]?O[48]?")  # lil matrices keep their rows as object arrays of lists

@@ -14,11 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import DataError, one_line
 from . import FORMATS
 from .build import RawData, build_bundle
 from .bundle import DataBundle
-from .formats_common import existing_file, first_nonfinite, one_line, quote
+from .formats_common import existing_file, first_nonfinite, quote
 
 # -- CSV ------------------------------------------------------------------------------------------
 
@@ -186,7 +186,7 @@ def csv_format(path: str, target: str | None = None, multilabel_sep: str | None 
 NPZ_KEYS = ("x", "y", "x_test", "y_test")
 
 
-def _npz_arrays(path: str) -> dict[str, np.ndarray]:
+def read_npz_arrays(path: str) -> dict[str, np.ndarray]:
     """The arrays of an .npz archive, loaded without pickle; ``x`` is required, unknown names refused."""
     p = existing_file(path)
     try:
@@ -212,7 +212,7 @@ def _npz_arrays(path: str) -> dict[str, np.ndarray]:
     return arrays
 
 
-def _check_npz_array(path: str, key: str, a: np.ndarray, kinds: str) -> np.ndarray:
+def check_npz_array(path: str, key: str, a: np.ndarray, kinds: str) -> np.ndarray:
     """Check dtype, rank and finiteness of one array; 1-D inputs become one feature column."""
     if a.dtype.kind not in kinds:
         wanted = "numbers" if "U" not in kinds else "numbers or strings"
@@ -229,7 +229,7 @@ def _check_npz_array(path: str, key: str, a: np.ndarray, kinds: str) -> np.ndarr
 
 def npz_raw(path: str) -> RawData:
     """Read ``x`` and optional ``y``, ``x_test``, ``y_test`` from an .npz archive into :class:`RawData`."""
-    arrays = _npz_arrays(path)
+    arrays = read_npz_arrays(path)
     has_y, has_test = "y" in arrays, "x_test" in arrays
     if "y_test" in arrays and not has_test:
         raise DataError(f"{path}: 'y_test' is given without 'x_test'")
@@ -237,7 +237,7 @@ def npz_raw(path: str) -> RawData:
         raise DataError(f"{path}: 'x_test' needs 'y_test' because the training data has targets 'y'")
     if "y_test" in arrays and not has_y:
         raise DataError(f"{path}: 'y_test' is given but the training data has no targets 'y'")
-    checked = {key: _check_npz_array(path, key, a, "biuf" if key.startswith("x") else "biufU")
+    checked = {key: check_npz_array(path, key, a, "biuf" if key.startswith("x") else "biufU")
                for key, a in arrays.items()}
     for inputs, targets in (("x", "y"), ("x_test", "y_test")):
         if targets in checked and len(checked[inputs]) != len(checked[targets]):

@@ -1,8 +1,12 @@
-"""New inputs for prediction, read and normalised exactly as the training data was."""
+"""New inputs for prediction, read and normalised exactly as the training data was.
+
+Files go through the same validating readers as training data (``csv:``, ``npz:`` and ``imagefolder:``),
+so a corrupt image, a decompression bomb, an object array or a NaN is one :class:`DataError` line here
+too, never a traceback.
+"""
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 import numpy as np
@@ -11,44 +15,33 @@ import torch
 from ..errors import DataError
 from .build import check_finite
 from .bundle import DatasetMeta
-
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
+from .formats_images import IMAGE_SUFFIXES, read_image
+from .formats_table import check_npz_array, numeric_column, read_csv_table, read_npz_arrays
 
 
 def _read_csv(path: Path, meta: DatasetMeta) -> np.ndarray:
-    with path.open(newline="") as f:
-        rows = list(csv.reader(f))
-    if not rows:
-        raise DataError(f"{path}: the file is empty")
-    header, body = rows[0], rows[1:]
-    wanted = meta.extra.get("feature_names") or header
-    missing = [c for c in wanted if c not in header]
+    """The training feature columns of a CSV file, by name (the file may hold more columns)."""
+    table = read_csv_table(path)
+    wanted = meta.extra.get("feature_names") or table.header
+    missing = [c for c in wanted if c not in table.header]
     if missing:
         raise DataError(f"{path}: missing feature column(s) {', '.join(missing)}")
-    cols = [header.index(c) for c in wanted]
-    out = np.empty((len(body), len(cols)), dtype=np.float32)
-    for r, row in enumerate(body, start=2):
-        for j, c in enumerate(cols):
-            try:
-                out[r - 2, j] = float(row[c])
-            except (ValueError, IndexError):
-                raise DataError(f"{path}: line {r}, column {header[c]!r}: not a number") from None
-    return out
+    return np.stack([numeric_column(table, c, "feature") for c in wanted], axis=1).astype(np.float32)
+
+
+def _read_npz(path: Path) -> np.ndarray:
+    """Array ``x`` of an .npz archive (no pickles), checked as the ``npz:`` format checks it."""
+    arrays = read_npz_arrays(str(path))
+    return check_npz_array(str(path), "x", arrays["x"], "biuf").astype(np.float32)
 
 
 def _read_images(paths: list[Path], meta: DatasetMeta) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
-
+    """Images resized to the training size, in the training channel count, scaled to [0, 1]."""
     channels, height, width = meta.input_shape
     out = np.empty((len(paths), channels, height, width), dtype=np.float32)
     for i, p in enumerate(paths):
-        try:
-            with Image.open(p) as img:
-                img = img.convert("L" if channels == 1 else "RGB").resize((width, height))
-                arr = np.asarray(img, dtype=np.float32) / 255.0
-        except (OSError, UnidentifiedImageError) as err:
-            raise DataError(f"{p}: unreadable image ({err})") from None
-        out[i] = arr[None] if channels == 1 else arr.transpose(2, 0, 1)
+        pixels = read_image(p, (height, width), mode="L" if channels == 1 else "RGB")
+        out[i] = (pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)) / 255.0
     return out
 
 
@@ -64,21 +57,19 @@ def read_inputs(source: str | Path | torch.Tensor, meta: DatasetMeta) -> torch.T
         if not path.exists():
             raise DataError(f"{path}: file not found")
         if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
             if not images:
-                raise DataError(f"{path}: no images in the folder")
+                raise DataError(f"{path}: no {'/'.join(IMAGE_SUFFIXES)} images in the folder")
             x = _read_images(images, meta)
         elif path.suffix.lower() in IMAGE_SUFFIXES:
             x = _read_images([path], meta)
         elif path.suffix.lower() == ".npz":
-            with np.load(path, allow_pickle=False) as arrays:
-                if "x" not in arrays:
-                    raise DataError(f"{path}: no array named 'x'")
-                x = arrays["x"].astype(np.float32)
+            x = _read_npz(path)
         elif path.suffix.lower() == ".csv":
             x = _read_csv(path, meta)
         else:
-            raise DataError(f"{path}: unsupported input format (use .csv, .npz or images)")
+            raise DataError(f"{path}: unsupported input format (use .csv, .npz or {'/'.join(IMAGE_SUFFIXES)} "
+                            "images)")
     if x.ndim == len(meta.input_shape):
         x = x[None]
     if tuple(x.shape[1:]) != tuple(meta.input_shape):

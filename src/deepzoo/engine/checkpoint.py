@@ -1,42 +1,25 @@
 """Atomic checkpoints: a kill at any moment leaves the previous file loadable.
 
-Files are written to a temporary file in the destination folder (never ``$TMPDIR``, which can be a
-small disk on clusters), flushed, fsynced and moved into place with ``os.replace``; the folder is
-fsynced too. They are read back with ``torch.load(weights_only=True)``: only tensors and plain Python
-containers, never arbitrary objects.
+Files are written through :func:`deepzoo.files.atomic_path` (a temporary file in the destination
+folder, fsynced, moved into place with ``os.replace``). They are read back with
+``torch.load(weights_only=True)``: only tensors and plain Python containers, never arbitrary objects.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..errors import TrainingError
+from ..files import atomic_path
 
 
 def atomic_save(obj: Any, path: str | Path) -> None:
     """``torch.save`` to ``path`` atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    with atomic_path(path) as tmp:
+        torch.save(obj, tmp)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """Run logging: ``metrics.csv`` (one row per epoch), TensorBoard scalars and the curve plots.
 
 Only the main process writes. Resuming truncates the CSV to the checkpoint's epoch, so a resumed run
-leaves the same file as an uninterrupted one.
+leaves the same file as an uninterrupted one; the CSV is rewritten atomically after every epoch.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import math
 import time
 from pathlib import Path
 
+from ..files import atomic_path
 from ..report.plots import plot_curves
 
 #: the curves are redrawn at most this often while training (a matplotlib figure costs ~0.1 s, more
@@ -47,7 +48,7 @@ class RunLogger:
         if self.csv_path is None:
             return
         keys = list(dict.fromkeys(k for r in self.history for k in r))
-        with self.csv_path.open("w", newline="") as f:
+        with atomic_path(self.csv_path) as tmp, tmp.open("w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=keys)
             writer.writeheader()
             writer.writerows(self.history)

@@ -4,6 +4,11 @@ Written to be read top to bottom (after nanoGPT's loop): set-up, optional resume
 the batches, each batch stepping every optimizer of the recipe in turn with the other players frozen,
 then evaluation, scheduling, early stopping, logging and an atomic checkpoint. Losses stay on the
 device; they are read back (one host sync) only every ``log_every`` steps and at the end of an epoch.
+
+Any moment is a safe moment to be killed: checkpoints are atomic, SIGTERM/SIGINT end the run after the
+step in flight with a checkpoint of that very step (:mod:`.signals`), a resumed run ends with the weights
+an uninterrupted one would have, and a run whose loss turns NaN or diverges stops naming the last good
+checkpoint.
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ import torch
 from torch import nn
 
 from ..config import RunConfig
-from ..errors import ConfigError, TrainingError
+from ..data.batching import DeviceLoader, HostLoader
+from ..errors import ConfigError, Interrupted, TrainingError
+from ..files import atomic_path, write_text_atomic
 from ..recipes.base import Recipe
 from ..run import Run
 from .checkpoint import atomic_save, copy_state, load_checkpoint
@@ -28,6 +35,7 @@ from .early_stopping import EarlyStopping, infer_mode
 from .logger import RunLogger
 from .optim import build_optimizer, build_scheduler
 from .runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
+from .signals import GracefulStop
 
 #: devices where "auto" puts convnets in channels_last memory format: tensor-core convolutions on CUDA;
 #: oneDNN's channels-last kernels on the CPU, 1.2–1.4× faster per step for ResNet, GoogLeNet, MobileNet and
@@ -38,6 +46,26 @@ CHANNELS_LAST_DEVICES = ("cuda", "cpu")
 class StopTraining(Exception):  # noqa: N818 - a signal, not an error
     """Raised by a callback to end training after this epoch, as early stopping does (the best weights
     are still restored and the run is summarised)."""
+
+
+class LossProblem(Exception):
+    """A training loss turned NaN/infinite or diverged; :func:`fit` adds which checkpoint is kept."""
+
+
+def training_ended(ckpt: dict, config: RunConfig) -> str | None:
+    """Why the run a checkpoint belongs to has nothing left to train under ``config`` (all its epochs
+    done, early stopping or a callback ended it), or None when it goes on."""
+    if ckpt.get("batches"):
+        return None
+    epoch = ckpt["epoch"]
+    if epoch >= config.train.epochs:
+        return f"all {config.train.epochs} epochs are trained"
+    if ckpt.get("stopped") == "callback":
+        return f"a callback stopped it after epoch {epoch}"
+    es = config.early_stop
+    if es.enabled and ckpt["early_stop"]["bad_epochs"] >= es.patience:
+        return f"early stopping ended it at epoch {epoch} (no improvement for {es.patience} epochs)"
+    return None
 
 
 def _channels_last(batch):
@@ -72,7 +100,9 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     ``callbacks`` are called as ``callback(epoch, row)`` after each epoch's metrics are logged and
     before its checkpoint (a tuner reports to its pruner there). A callback raising
     :class:`StopTraining` ends training after this epoch; any other exception ends the run.
-    Returns the :class:`Run` with the best weights restored and ``summary.json`` written.
+    Returns the :class:`Run` with the best weights restored and ``summary.json`` written. A resumed
+    run that had already ended (:func:`training_ended`) trains nothing: it says so and returns the
+    run as it stands (writing its model and summary again if they are missing or damaged).
     """
     tc = config.train
     ddp = init_distributed()
@@ -104,6 +134,9 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     if len(train_loader) == 0:
         raise ConfigError("the training split is empty")
     steps_per_epoch = math.ceil(len(train_loader) / tc.accumulate)
+    # a stop request ends the run after the step in flight where the loader can resume mid-epoch
+    # (exactly, from its saved order); elsewhere (graph batches) after the epoch in flight
+    stops_mid_epoch = isinstance(train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
 
     modules = recipe.optimizer_modules()
     head_prefixes = tuple(getattr(recipe, "head_prefixes", ()))
@@ -127,8 +160,10 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
 
     # -- resume -----------------------------------------------------------------------------------
     ckpt_dir = None if run_dir is None else run_dir / "checkpoints"
-    start_epoch, step = 0, 0
+    start_epoch, step, skip = 0, 0, 0
+    tally = StepTally(tc.diverge_factor)
     best_state = None
+    ended = None
     if resume:
         ckpt = load_checkpoint(ckpt_dir / "last.pt")
         model.load_state_dict(ckpt["model"])
@@ -143,120 +178,164 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
         stopper.load_state_dict(ckpt["early_stop"])
         recipe.load_state_dict(ckpt["recipe"])
         set_rng_state(ckpt["rng"])
-        start_epoch, step = ckpt["epoch"], ckpt["step"]
+        start_epoch, step, skip = ckpt["epoch"], ckpt["step"], ckpt.get("batches", 0)
+        tally.load_state_dict(ckpt.get("tally", {}), device)
         if (ckpt_dir / "best.pt").is_file():
             best_state = {k: v.to(device) for k, v in load_checkpoint(ckpt_dir / "best.pt")["model"].items()}
-        say(f"resumed from epoch {start_epoch} (step {step})")
+        ended = training_ended(ckpt, config)
+        if ended is None:
+            where = f"epoch {start_epoch + 1}, batch {skip + 1}" if skip else f"epoch {start_epoch}"
+            say(f"resumed from {where} (step {step})")
+        else:
+            finished = _finished_run(run_dir, config, recipe)
+            if finished is not None:
+                say(f"{run_dir}: finished, {ended}; nothing to train (raise --epochs or early_stop.patience "
+                    "to train on)")
+                return finished
+            say(f"{ended}; writing the model and summary again")
     logger = RunLogger(run_dir if writes else None, tc.tensorboard, tc.plots, resume_epoch=start_epoch)
 
-    def checkpoint(epoch: int) -> None:
+    saved = {"epoch": start_epoch if resume else None}  # the epoch checkpoints/last.pt holds
+
+    def checkpoint(epoch: int, batches: int = 0, stopped: str | None = None) -> None:
+        """``last.pt`` after ``epoch`` complete epochs and ``batches`` batches of the next one."""
         if not (writes and tc.checkpoint):
             return
+        loader_state = {}
+        if hasattr(train_loader, "state_dict"):
+            loader_state = train_loader.state_dict(batches) if batches else train_loader.state_dict()
         atomic_save({
             "model": model.state_dict(),
             "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
             "schedulers": {n: s.state_dict() for n, (s, _) in schedulers.items() if s is not None},
             "scalers": {n: s.state_dict() for n, s in scalers.items()},
-            "loader": train_loader.state_dict() if hasattr(train_loader, "state_dict") else {},
+            "loader": loader_state,
             "early_stop": stopper.state_dict(),
             "recipe": recipe.state_dict(),
             "rng": rng_state(),
             "epoch": epoch,
             "step": step,
+            "batches": batches,
+            "tally": tally.state_dict(),
+            "stopped": stopped,
         }, ckpt_dir / "last.pt")
+        saved["epoch"] = epoch
+
+    def kept() -> str:
+        """Which checkpoint survives a failed run, for its error message."""
+        if not (writes and tc.checkpoint):
+            return "nothing was saved (train.checkpoint=false)"
+        if saved["epoch"] is None:
+            return "no checkpoint had been written yet"
+        return f"the last good checkpoint, checkpoints/last.pt (epoch {saved['epoch']}), is kept"
 
     # -- the loop -----------------------------------------------------------------------------------
     started = time.perf_counter()
-    kept = "the last good checkpoint is kept" if writes and tc.checkpoint else "nothing was saved"
     use_scaler = precision == "fp16"
 
     epoch = start_epoch
+    first_epoch = start_epoch + 1 if ended is None else tc.epochs + 1
     try:
-        for epoch in range(start_epoch + 1, tc.epochs + 1):
-            epoch_start = time.perf_counter()
-            recipe.train_mode()
-            tally = StepTally(kept)
-            progress = _progress(len(train_loader), f"epoch {epoch}/{tc.epochs}", tc.progress and main)
-            for i, batch in enumerate(train_loader):
-                batch = recipe.transfer(batch)
-                if channels_last:
-                    batch = _channels_last(batch)
-                boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(train_loader)
-                for phase in recipe.phases:
-                    if several_players:
-                        _set_trainable(player_params, phase)
-                    sync = contextlib.nullcontext() if boundary or not ddp.enabled else net.no_sync()
-                    with sync:
-                        with autocast(precision, device):
-                            out = recipe.training_step(batch, phase)
-                        loss = out["loss"] / tc.accumulate
-                        (scalers[phase].scale(loss) if use_scaler else loss).backward()
-                    if boundary:
-                        opt = optimizers[phase]
-                        if tc.grad_clip > 0:
+        with GracefulStop(say) as stop:
+            for epoch in range(first_epoch, tc.epochs + 1):
+                epoch_start = time.perf_counter()
+                recipe.train_mode()
+                if not skip:
+                    tally.new_epoch()
+                progress = _progress(len(train_loader), f"epoch {epoch}/{tc.epochs}", tc.progress and main)
+                progress.update(skip)
+                for i, batch in enumerate(train_loader, start=skip):
+                    batch = recipe.transfer(batch)
+                    if channels_last:
+                        batch = _channels_last(batch)
+                    boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(train_loader)
+                    for phase in recipe.phases:
+                        if several_players:
+                            _set_trainable(player_params, phase)
+                        sync = contextlib.nullcontext() if boundary or not ddp.enabled else net.no_sync()
+                        with sync:
+                            with autocast(precision, device):
+                                out = recipe.training_step(batch, phase)
+                            loss = out["loss"] / tc.accumulate
+                            (scalers[phase].scale(loss) if use_scaler else loss).backward()
+                        if boundary:
+                            opt = optimizers[phase]
+                            if tc.grad_clip > 0:
+                                if use_scaler:
+                                    scalers[phase].unscale_(opt)
+                                nn.utils.clip_grad_norm_(player_params[phase], tc.grad_clip)
                             if use_scaler:
-                                scalers[phase].unscale_(opt)
-                            nn.utils.clip_grad_norm_(player_params[phase], tc.grad_clip)
-                        if use_scaler:
-                            scalers[phase].step(opt)
-                            scalers[phase].update()
-                        else:
-                            opt.step()
-                        opt.zero_grad(set_to_none=True)
-                        sched, interval = schedulers[phase]
-                        if sched is not None and interval == "step":
-                            sched.step()
-                    tally.add("train/" if phase == "model" else f"train/{phase}/", out, step + 1)
-                step += 1
-                if step % tc.log_every == 0:
-                    progress.set_postfix(loss=f"{tally.check(epoch):.4f}")
-                progress.update()
-            progress.close()
-            if several_players:
-                _set_trainable(player_params, None)
-            tally.check(epoch)
+                                scalers[phase].step(opt)
+                                scalers[phase].update()
+                            else:
+                                opt.step()
+                            opt.zero_grad(set_to_none=True)
+                            sched, interval = schedulers[phase]
+                            if sched is not None and interval == "step":
+                                sched.step()
+                        tally.add("train/" if phase == "model" else f"train/{phase}/", out, step + 1)
+                    step += 1
+                    if step % tc.log_every == 0:
+                        progress.set_postfix(loss=f"{tally.check(epoch):.4f}")
+                    progress.update()
+                    if stop.requested and stops_mid_epoch and boundary and i + 1 < len(train_loader):
+                        tally.check(epoch)
+                        if several_players:
+                            _set_trainable(player_params, None)
+                        checkpoint(epoch - 1, batches=i + 1)
+                        raise _interrupted(stop, f"step {step} (batch {i + 1} of {len(train_loader)} in epoch "
+                                                 f"{epoch})", writes and tc.checkpoint)
+                skip = 0
+                progress.close()
+                if several_players:
+                    _set_trainable(player_params, None)
+                tally.check(epoch)
 
-            means = tally.means()
-            if ddp.enabled:
-                torch.distributed.all_reduce(means)
-                means /= ddp.world_size
-            row: dict[str, float] = {"epoch": epoch, "step": step}
-            row.update(zip(tally.sums, means.tolist()))
-            model.eval()
-            with autocast(precision, device):
-                row.update({f"valid/{k}": v for k, v in recipe.evaluate(valid_loader, "valid").items()})
-            for name, opt in optimizers.items():
-                row["lr" if name == "model" else f"lr/{name}"] = opt.param_groups[-1]["lr"]
-            row["seconds"] = time.perf_counter() - epoch_start
+                means = tally.means()
+                if ddp.enabled:
+                    torch.distributed.all_reduce(means)
+                    means /= ddp.world_size
+                row: dict[str, float] = {"epoch": epoch, "step": step}
+                row.update(zip(tally.sums, means.tolist()))
+                model.eval()
+                with autocast(precision, device):
+                    row.update({f"valid/{k}": v for k, v in recipe.evaluate(valid_loader, "valid").items()})
+                for name, opt in optimizers.items():
+                    row["lr" if name == "model" else f"lr/{name}"] = opt.param_groups[-1]["lr"]
+                row["seconds"] = time.perf_counter() - epoch_start
 
-            value = row.get(monitor, math.nan)
-            if monitor not in row:
-                raise ConfigError(f"early_stop.monitor={monitor!r} is not logged; logged: {', '.join(row)}")
-            for sched, interval in schedulers.values():
-                if sched is not None and interval == "epoch":
-                    sched.step()
-                elif sched is not None and interval == "plateau":
-                    sched.step(value if mode == "min" else -value)
-            if stopper.update(value, epoch):
-                best_state = copy_state(model)
-                if writes and tc.checkpoint:
-                    atomic_save({"model": best_state, "epoch": epoch}, ckpt_dir / "best.pt")
-            logger.log_epoch(row)
-            say(_epoch_line(row, tc.epochs))
-            recipe.on_epoch_end(epoch, run_dir if writes else None)
-            stop_requested = False
-            for callback in callbacks or ():
-                try:
-                    callback(epoch, row)
-                except StopTraining as request:
-                    stop_requested = True
-                    say(f"stopped by a callback: {request}")
-            checkpoint(epoch)
-            if stop_requested:
-                break
-            if config.early_stop.enabled and stopper.should_stop:
-                say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
-                break
+                value = row.get(monitor, math.nan)
+                if monitor not in row:
+                    raise ConfigError(f"early_stop.monitor={monitor!r} is not logged; logged: {', '.join(row)}")
+                for sched, interval in schedulers.values():
+                    if sched is not None and interval == "epoch":
+                        sched.step()
+                    elif sched is not None and interval == "plateau":
+                        sched.step(value if mode == "min" else -value)
+                if stopper.update(value, epoch):
+                    best_state = copy_state(model)
+                    if writes and tc.checkpoint:
+                        atomic_save({"model": best_state, "epoch": epoch}, ckpt_dir / "best.pt")
+                logger.log_epoch(row)
+                say(_epoch_line(row, tc.epochs))
+                recipe.on_epoch_end(epoch, run_dir if writes else None)
+                stop_requested = False
+                for callback in callbacks or ():
+                    try:
+                        callback(epoch, row)
+                    except StopTraining as request:
+                        stop_requested = True
+                        say(f"stopped by a callback: {request}")
+                checkpoint(epoch, stopped="callback" if stop_requested else None)
+                if _any_rank(stop.requested, ddp, device):
+                    raise _interrupted(stop, f"epoch {epoch} (step {step})", writes and tc.checkpoint)
+                if stop_requested:
+                    break
+                if config.early_stop.enabled and stopper.should_stop:
+                    say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
+                    break
+    except LossProblem as problem:
+        raise TrainingError(f"{problem}; {kept()}") from None
     finally:
         logger.close()
 
@@ -293,8 +372,39 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     if writes:
         from safetensors.torch import save_model
 
-        save_model(model, str(run_dir / "model.safetensors"))
-        (run_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+        with atomic_path(run_dir / "model.safetensors") as tmp:
+            save_model(model, str(tmp))
+        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
+    return Run(run_dir, config, summary, recipe)
+
+
+def _interrupted(stop: GracefulStop, where: str, saved: bool) -> Interrupted:
+    """The exception that ends a run stopped by a signal (the caller adds how to resume)."""
+    what = "the checkpoint holds it" if saved else "nothing was saved (train.checkpoint=false)"
+    return Interrupted(f"stopped by {stop.name} after {where}; {what}", stop.exit_status)
+
+
+def _any_rank(flag: bool, ddp, device: torch.device) -> bool:
+    """``flag`` on any process of a DDP job (one collective per epoch), so every rank stops together."""
+    if not ddp.enabled:
+        return flag
+    value = torch.tensor(float(flag), device=device)
+    torch.distributed.all_reduce(value, op=torch.distributed.ReduceOp.MAX)
+    return bool(value.item())
+
+
+def _finished_run(run_dir: Path | None, config: RunConfig, recipe: Recipe) -> Run | None:
+    """The run as its folder holds it — best weights from ``model.safetensors`` loaded into the
+    recipe, ``summary.json`` read — or None when either file is missing or damaged."""
+    if run_dir is None:
+        return None
+    try:
+        from safetensors.torch import load_model
+
+        summary = json.loads((run_dir / "summary.json").read_text())
+        load_model(recipe.model, str(run_dir / "model.safetensors"))
+    except Exception:  # noqa: BLE001 - any missing or damaged output is written again
+        return None
     return Run(run_dir, config, summary, recipe)
 
 
@@ -302,23 +412,36 @@ class StepTally:
     """Per-step values of one epoch, kept on the device in lists (no kernel, no host sync per step).
 
     ``check`` — called every ``log_every`` steps and at the end of the epoch — stacks what came since
-    the last check, stops the run if any loss is NaN or infinite (naming the step and the loss), and
-    folds the values into running sums; ``means`` gives the epoch means (per key, so a player that
-    steps k times per batch is averaged over its own steps).
+    the last check, stops the run if any loss is NaN or infinite (naming the step and the loss) or if
+    the training loss diverged, and folds the values into running sums; ``means`` gives the epoch
+    means (per key, so a player that steps k times per batch is averaged over its own steps).
+
+    Divergence: the mean ``train/loss`` of a check window exceeds ``diverge_factor`` × max(|loss of
+    the run's first step|, 1). The first step's loss is taken at the initial weights, so it is the
+    scale of an untrained model (ln 10 ≈ 2.3 for ten classes); a loss a hundred times that has left
+    anything training can recover from (Adam at lr 1e6 reaches 1e20 within one epoch). Only the
+    single-optimizer loss is watched: adversarial players' losses rise and fall by design.
     """
 
-    def __init__(self, kept: str):
+    WATCHED = "train/loss"
+
+    def __init__(self, diverge_factor: float | None = None):
+        self.diverge_factor = diverge_factor
+        self.first_loss: float | None = None
+        self.new_epoch()
+
+    def new_epoch(self) -> None:
         self.pending: dict[str, list[tuple[int, torch.Tensor]]] = {}
         self.sums: dict[str, torch.Tensor] = {}
         self.counts: dict[str, int] = {}
-        self.kept = kept
 
     def add(self, prefix: str, out: dict[str, torch.Tensor], step: int) -> None:
         for key, value in out.items():
             self.pending.setdefault(prefix + key, []).append((step, value.detach()))
 
     def check(self, epoch: int) -> float:
-        """Raise on a non-finite loss; return the running mean of the first logged value."""
+        """Raise :class:`LossProblem` on a non-finite or diverged loss; return the running mean of the
+        first logged value."""
         for key, items in self.pending.items():
             if not items:
                 continue
@@ -328,16 +451,39 @@ class StepTally:
                 if not bool(finite.all()):
                     bad = items[int((~finite).nonzero()[0, 0])][0]
                     what = key.removeprefix("train/").replace("/", " ")
-                    raise TrainingError(f"the {what} became NaN or infinite at step {bad} (epoch {epoch}); "
-                                        f"{self.kept}")
+                    raise LossProblem(f"the {what} became NaN or infinite at step {bad} (epoch {epoch})")
+            if key == self.WATCHED:
+                self._check_divergence(stacked, items, epoch)
             self.sums[key] = self.sums[key] + stacked.sum() if key in self.sums else stacked.sum()
             self.counts[key] = self.counts.get(key, 0) + len(items)
         self.pending = {k: [] for k in self.pending}
         key = next(iter(self.sums), None)
         return math.nan if key is None else float(self.sums[key]) / self.counts[key]
 
+    def _check_divergence(self, stacked: torch.Tensor, items: list, epoch: int) -> None:
+        if self.first_loss is None:
+            self.first_loss = float(stacked[0])
+        if self.diverge_factor is None:
+            return
+        mean, limit = float(stacked.mean()), self.diverge_factor * max(abs(self.first_loss), 1.0)
+        if mean > limit:
+            raise LossProblem(
+                f"training diverged: the mean loss of steps {items[0][0]}–{items[-1][0]} (epoch {epoch}) is "
+                f"{mean:.3g}, over {self.diverge_factor:g}× the first step's {self.first_loss:.3g}; lower "
+                f"optim.lr or set train.grad_clip in a new run (train.diverge_factor=null turns this off)")
+
     def means(self) -> torch.Tensor:
         return torch.stack([self.sums[k] / self.counts[k] for k in self.sums])
+
+    def state_dict(self) -> dict:
+        """What a checkpoint in the middle of an epoch needs (call after :meth:`check`)."""
+        return {"first_loss": self.first_loss, "sums": {k: v.cpu() for k, v in self.sums.items()},
+                "counts": dict(self.counts)}
+
+    def load_state_dict(self, state: dict, device: torch.device) -> None:
+        self.first_loss = state.get("first_loss")
+        self.sums = {k: v.to(device) for k, v in state.get("sums", {}).items()}
+        self.counts = dict(state.get("counts", {}))
 
 
 def _progress(total: int, desc: str, enabled: bool):

@@ -65,9 +65,11 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
     """Build the registered model ``name`` with the paper's knobs given by keyword.
 
     ``weights`` is a local state-dict file (``.pt``/``.pth`` read with ``weights_only=True``, or
-    ``.safetensors``) loaded into the model; files saved from the torchvision model of the same name
-    load through the family's key mapping. A keyword the constructor does not take raises
-    :class:`ConfigError` naming it and the accepted ones.
+    ``.safetensors``) loaded into the model completely; when ``num_classes`` is given, the classifier
+    may differ (another class count) and is then freshly initialised, as timm's
+    ``pretrained=True, num_classes=N`` does.
+    Files saved from the torchvision model of the same name load through the family's key mapping. A
+    keyword the constructor does not take raises :class:`ConfigError` naming it and the accepted ones.
     """
     entry = model_entry(name)
     params = inspect.signature(entry.factory).parameters
@@ -81,5 +83,5 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
     if weights is not None:
         from ._weights import load_weights
 
-        load_weights(model, weights)
+        load_weights(model, weights, reset_head="num_classes" in kwargs)
     return model

@@ -17,6 +17,8 @@ class Classifier(nn.Module):
 
     num_features: int
     head: nn.Module
+    #: state-dict prefixes of the classifier, the only tensors a transfer may re-initialise
+    classifier_prefixes: tuple[str, ...] = ("head.",)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError

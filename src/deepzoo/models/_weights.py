@@ -1,17 +1,29 @@
-"""Loading local weight files into a model (never downloads).
+"""Loading local weight files into a model: completely or not at all (never downloads).
 
-Files are read with ``torch.load(weights_only=True)`` or safetensors. A model may define
-``convert_state_dict(state) -> state`` to map another project's key names (torchvision's) to its own.
+Files are read with ``torch.load(weights_only=True)`` or safetensors, so no code in a file ever runs. A
+model may define ``convert_state_dict(state) -> state`` to map another project's key names
+(torchvision's) to its own.
+
+A file loads only when every tensor of the model is in it with the model's shape and it holds nothing
+else. The one exception is transfer learning (``reset_head=True``): the classifier — the tensors under
+the model's ``classifier_prefixes``, ``head.`` by default — may be absent or of another class count, and
+is then left freshly initialised. Anything else that is missing, unexpected or of another shape is a
+one-line error naming the first few, so a half-loaded model can never train as if it were pretrained
+(PyTorch's ``strict=False`` and timm's ``pretrained_strict=False`` load what fits silently).
 """
 
 from __future__ import annotations
 
+import pickle
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from ..errors import ConfigError
+from ..errors import ConfigError, one_line
+
+SHOWN = 3  # tensors named per kind of mismatch in an error
 
 
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
@@ -26,8 +38,14 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
             state = load_file(str(path))
         else:
             state = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as err:  # torch's message relays advice to drop weights_only: not ours
+        if "GLOBAL" in str(err):
+            raise ConfigError(f"{path}: refused: it holds pickled Python objects besides tensors, and deepzoo "
+                              "never runs code from a file; save model.state_dict() or .safetensors") from None
+        raise ConfigError(f"{path}: not a readable weights file (neither a torch.save file nor "
+                          ".safetensors)") from None
     except Exception as err:  # noqa: BLE001 - any parse failure is a bad user file
-        raise ConfigError(f"{path}: not a readable weights file ({type(err).__name__}: {err})") from None
+        raise ConfigError(f"{path}: not a readable weights file ({type(err).__name__}: {one_line(err)})") from None
     if isinstance(state, dict) and "model" in state and isinstance(state["model"], dict):
         state = state["model"]  # a deepzoo checkpoint
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
@@ -35,27 +53,75 @@ def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     return state
 
 
-def load_weights(model: nn.Module, path: str | Path, strict: bool = True) -> None:
-    """Load the state dict at ``path`` into ``model``, through ``model.convert_state_dict`` if any.
+@dataclass
+class LoadedWeights:
+    """What :func:`load_weights` did: tensors loaded out of the model's total, and the classifier
+    tensors left freshly initialised (empty unless the head was reset for transfer)."""
 
-    A head whose shape differs (another class count) is skipped when ``strict`` is False, so
-    pretrained backbones transfer to new tasks; with ``strict`` any mismatch is a one-line error.
-    """
+    loaded: int
+    total: int
+    reset: list[str] = field(default_factory=list)
+
+    def describe(self, path: str | Path) -> str:
+        """The run-log line."""
+        line = f"weights: loaded {self.loaded} of {self.total} tensors from {path}"
+        if self.reset:
+            line += f"; the head ({', '.join(self.reset)}) was re-initialised for this task's outputs"
+        return line
+
+
+def _shape(t: torch.Tensor | torch.Size) -> str:
+    return "(" + ", ".join(str(d) for d in t) + ")"
+
+
+def shape_reason(file_shape: torch.Size, own_shape: torch.Size) -> str:
+    """Why two shapes of one tensor differ, where the shapes tell (a convolution's kernel or input
+    channels), else an empty string."""
+    if len(file_shape) == len(own_shape) == 4:
+        if file_shape[2:] != own_shape[2:]:
+            (fh, fw), (oh, ow) = file_shape[2:], own_shape[2:]
+            why = f"{fh}×{fw} kernels in the file, {oh}×{ow} here"
+            if (fh, oh) == (7, 3):
+                why += ": an ImageNet 7×7 stem against the small-input 3×3 stem (set input_size to match the file)"
+            return why
+        if file_shape[0] == own_shape[0] and file_shape[1] != own_shape[1]:
+            return f"{file_shape[1]} input channels in the file, {own_shape[1]} here (in_chans)"
+    return ""
+
+
+def load_weights(model: nn.Module, path: str | Path, reset_head: bool = False) -> LoadedWeights:
+    """Load the state dict at ``path`` into ``model`` (through ``model.convert_state_dict`` if any),
+    completely or not at all; with ``reset_head`` the classifier may differ (see the module docstring)."""
     state = read_state_dict(path)
     convert = getattr(model, "convert_state_dict", None)
     if convert is not None:
         state = convert(state)
     own = model.state_dict()
-    mismatched = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
-    if not strict:
-        state = {k: v for k, v in state.items() if k not in mismatched}
-    elif mismatched:
-        k = mismatched[0]
-        raise ConfigError(
-            f"{path}: {k} has shape {tuple(state[k].shape)}, the model expects {tuple(own[k].shape)}"
-        )
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    if strict and (missing or unexpected):
-        raise ConfigError(
-            f"{path}: does not fit this model (missing {missing[:3]}, unexpected {unexpected[:3]})"
-        )
+    head = tuple(getattr(model, "classifier_prefixes", ("head.",))) if reset_head else ()
+    is_head = (lambda k: k.startswith(head)) if head else (lambda k: False)
+    shapes = [k for k, v in state.items() if k in own and own[k].shape != v.shape and not is_head(k)]
+    missing = [k for k in own if k not in state and not is_head(k)]
+    unexpected = [k for k in state if k not in own and not is_head(k)]
+    if shapes or missing or unexpected:
+        raise ConfigError(f"{path}: does not fit {type(model).__name__} "
+                          f"({len(shapes) + len(missing) + len(unexpected)} of {len(own)} tensors differ): "
+                          + "; ".join(_mismatches(state, own, shapes, missing, unexpected)))
+    fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(fits, strict=False)
+    reset = [k for k in own if k not in fits]
+    return LoadedWeights(len(fits), len(own), reset)
+
+
+def _mismatches(state: dict[str, torch.Tensor], own: dict[str, torch.Tensor], shapes: list[str],
+                missing: list[str], unexpected: list[str]) -> list[str]:
+    """The error's parts: the first few tensors of each kind of mismatch."""
+    parts = []
+    for k in shapes[:SHOWN]:
+        reason = shape_reason(state[k].shape, own[k].shape)
+        parts.append(f"{k} is {_shape(state[k].shape)} in the file, {_shape(own[k].shape)} here"
+                     + (f" ({reason})" if reason else ""))
+    for what, keys in (("missing from the file", missing), ("not in the model", unexpected)):
+        if keys:
+            more = f" and {len(keys) - SHOWN} more" if len(keys) > SHOWN else ""
+            parts.append(f"{what}: {', '.join(keys[:SHOWN])}{more}")
+    return parts

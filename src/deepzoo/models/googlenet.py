@@ -135,6 +135,9 @@ class GoogLeNet(Classifier):
     """GoogLeNet (Szegedy et al. Table 1) in the paper's or torchvision's variant; see the module
     docstring for the differences, the auxiliary classifiers and the small-input stem."""
 
+    #: the auxiliary classifiers' last layers have the class count too
+    classifier_prefixes = ("head.", "aux1.fc2.", "aux2.fc2.")
+
     def __init__(self, variant: str = "torchvision", num_classes: int = 1000, in_chans: int = 3,
                  input_size: int = 224, aux_logits: bool = False, dropout: float | None = None):
         super().__init__()

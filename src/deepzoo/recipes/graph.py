@@ -63,6 +63,7 @@ from torch import nn
 from ..config import RunConfig
 from ..data import DataBundle
 from ..errors import ConfigError
+from ..files import write_text_atomic
 from ..models import accepted_kwargs, create_model, list_models, model_entry
 from ..tasks.heads import TaskHead
 from .base import TASKS, Recipe, apply_preset
@@ -549,17 +550,17 @@ def graph_baselines(data: DataBundle, seed: int) -> dict[str, float]:
 def seed_study(model: str, data: str, task: str | None = None, seeds: int = 10, runs_dir: str = "runs",
                name: str | None = None, overrides: list[str] | None = None, overwrite: bool = False,
                echo=None, **train_args: Any) -> dict[str, Any]:
-    """Train the same command with seeds 0 … ``seeds``−1 (runs ``<name>/seed<k>``; the seed sets the
-    initialisation, the negatives and, for generated sets, the split) and average every metric of
-    ``summary.json``, the baselines included. Writes and returns ``<runs_dir>/<name>/seeds.json``
-    with ``mean``, ``std`` (population) and ``per_seed``."""
+    """Train the same command with seeds 0 … ``seeds``−1 (runs ``seed<k>`` with ``<runs_dir>/<name>`` as
+    their runs root; the seed sets the initialisation, the negatives and, for generated sets, the
+    split) and average every metric of ``summary.json``, the baselines included. Writes and returns
+    ``<runs_dir>/<name>/seeds.json`` with ``mean``, ``std`` (population) and ``per_seed``."""
     from .. import api
-    from ..run import default_name
+    from ..run import check_run_name, default_name
 
-    base = name or default_name(api.build_config(model, data)) + "-seeds"
+    base = check_run_name(name or default_name(api.build_config(model, data)) + "-seeds")
     per_seed = []
     for seed in range(seeds):
-        run = api.train(model, data, task, seed=seed, name=f"{base}/seed{seed}", runs_dir=runs_dir,
+        run = api.train(model, data, task, seed=seed, name=f"seed{seed}", runs_dir=str(Path(runs_dir) / base),
                         overrides=list(overrides or []), overwrite=overwrite,
                         echo=echo or (lambda *a, **k: None), **train_args)
         per_seed.append(run.metrics)
@@ -570,8 +571,7 @@ def seed_study(model: str, data: str, task: str | None = None, seeds: int = 10, 
         "std": {k: float(np.std([m[k] for m in per_seed])) for k in keys},
         "per_seed": per_seed,
     }
-    path = Path(runs_dir) / base / "seeds.json"
-    path.write_text(json.dumps(result, indent=2))
+    write_text_atomic(Path(runs_dir) / base / "seeds.json", json.dumps(result, indent=2))
     return result
 
 

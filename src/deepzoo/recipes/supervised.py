@@ -78,14 +78,10 @@ class SupervisedRecipe(Recipe):
 
     # -- transfer learning -----------------------------------------------------------------------
     def _load_pretrained(self, model: nn.Module, path: str) -> None:
-        """Load local weights, keeping a fresh head where the class count differs."""
+        """Load local weights completely; only the head may be re-initialised (another class count)."""
         from ..models._weights import load_weights
 
-        before = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("head")}
-        load_weights(model, path, strict=False)
-        kept = [k for k, v in model.state_dict().items() if k in before and torch.equal(v, before[k])]
-        note = "; the head was re-initialised for this task's outputs" if kept else ""
-        self.log_lines.append(f"weights: loaded {path}{note}")
+        self.log_lines.append(load_weights(model, path, reset_head=True).describe(path))
 
     def _freeze(self, model: nn.Module, what: str) -> None:
         """``backbone``: only the head trains; frozen batch norms keep their statistics (eval mode)."""

@@ -11,10 +11,10 @@ from typing import Any
 
 import yaml
 
-from ..config import RunConfig
+from ..config import RunConfig, flat_config
 from ..errors import ConfigError
 from ..run import read_summary, resolve_run_dir
-from .tables import flat_config, format_table
+from .tables import format_table
 
 # Keys that differ between any two runs by construction, so they say nothing.
 IGNORED = ("name", "runs_dir")

@@ -32,13 +32,12 @@ import optuna
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from ..config import RunConfig
+from ..config import RunConfig, flat_config
 from ..engine.early_stopping import infer_mode
 from ..errors import ConfigError
-from ..run import default_name
+from ..run import check_run_name, default_name
 from . import PRUNERS, SAMPLERS
 from .space import SearchSpace, parse_space
-from .tables import flat_config
 
 JOURNAL = "journal.log"
 SETTINGS = "study.yaml"
@@ -256,8 +255,7 @@ def prepare(user_config: RunConfig, trial_config: RunConfig, space: SearchSpace,
     if sampler == "grid":
         space.grid()  # every key needs finite grid values
     name = name or study_name_for(user_config)
-    if not re.fullmatch(r"[A-Za-z0-9_.-]+", name):
-        raise ConfigError(f"--study {name!r}: use letters, digits, '.', '_' and '-' only")
+    check_run_name(name, "--study")
     if storage:
         open_storage(storage, Path(user_config.runs_dir))  # an unreachable database fails before any work
     monitor = resolve_monitor(trial_config)

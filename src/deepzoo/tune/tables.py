@@ -1,26 +1,9 @@
-"""Plain-text tables and flat config views shared by ``deepzoo tune`` and ``deepzoo compare``."""
+"""Plain-text tables shared by ``deepzoo tune`` and ``deepzoo compare``."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
-
-# Open config sections whose entries are constructor / loader arguments: shown as model.X, data.X.
-_OPEN = {"model.args": "model", "data.options": "data"}
-
-
-def flat_config(config: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config dicts as ``dotted.key -> value``, with ``model.args.X`` shown as ``model.X`` and
-    ``data.options.X`` as ``data.X`` (the names ``--set`` and search spaces use); an empty section
-    sets nothing and leaves no key."""
-    out: dict[str, Any] = {}
-    for key, value in config.items():
-        dotted = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(flat_config(value, _OPEN.get(dotted, dotted) + "."))
-        else:
-            out[dotted] = value
-    return out
 
 
 def cell(value: Any) -> str:
