@@ -88,3 +88,22 @@ def test_sigkill_mid_trial_then_resume(runs, space):
         assert path.stat().st_mtime_ns == stamps[number]
     finished_runs = [t.user_attrs["run"] for t in trials if trial_status(t) == "complete"]
     assert len(set(finished_runs)) == 4
+
+
+def test_sigterm_mid_trial_queues_it_again_and_the_same_command_continues(runs, space, monkeypatch, capsys):
+    from deepzoo.recipes.supervised import SupervisedRecipe
+    from tests.test_run_safety import signal_at
+
+    args = _args(space, "term", 2, 3)
+    with monkeypatch.context() as patch:
+        patch.setattr(SupervisedRecipe, "training_step", signal_at(5, signal.SIGTERM))
+        assert cli.main(args) == 143
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == ("deepzoo: SIGTERM stopped trial 0; it is queued again: rerun the same `deepzoo tune` command "
+                   "to continue the study")
+    assert trial_status(_study(runs, "term").trials[0]) == "lost"
+    assert cli.main(args) == 0
+    trials = _study(runs, "term").trials
+    retry = [t for t in trials if t.user_attrs.get("retry_of") == 0]
+    assert len(retry) == 1 and trial_status(retry[0]) == "complete"
+    assert _finished_slots(trials) == [0, 1]

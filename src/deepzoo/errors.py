@@ -31,6 +31,13 @@ class Interrupted(Exception):  # noqa: N818 - a stop the user asked for, not an 
         super().__init__(message)
         self.status = status
 
+    @property
+    def signal_name(self) -> str:
+        """``SIGTERM`` or ``SIGINT``, from the exit status (128 + the signal's number)."""
+        import signal
+
+        return signal.Signals(self.status - 128).name
+
 
 def one_line(err: BaseException) -> str:
     """The first line of an exception's message (library errors sometimes span several)."""

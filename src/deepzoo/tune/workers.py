@@ -31,7 +31,7 @@ import optuna
 from optuna.trial import TrialState
 
 from ..config import RunConfig
-from ..errors import ConfigError, DeepzooError
+from ..errors import ConfigError, DeepzooError, Interrupted
 from .study import StudySettings, holds_slot, load_study, open_storage, requeue, top_up, trial_status
 from .tables import cell
 
@@ -176,6 +176,10 @@ class TrialObjective:
         except KeyboardInterrupt:
             trial.set_user_attr("lost", "interrupted")  # its parameters are queued again next time
             raise
+        except Interrupted as stop:  # SIGTERM/SIGINT: the trial is queued again, the worker stops
+            trial.set_user_attr("lost", "interrupted")
+            raise Interrupted(f"{stop.signal_name} stopped trial {trial.number}; it is queued again: rerun the "
+                              "same `deepzoo tune` command to continue the study", stop.status) from None
         except Exception as err:
             trial.set_user_attr("crashed", repr(err))
             raise
@@ -271,6 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     except DeepzooError as err:
         print(f"deepzoo: error: {err}", file=sys.stderr)
         return 2
+    except Interrupted as stop:
+        print(f"deepzoo: {stop}", file=sys.stderr)
+        return stop.status
     return 0
 
 
