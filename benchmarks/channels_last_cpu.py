@@ -15,7 +15,7 @@ rounds; the median seconds of each and their ratio. This is what a user's run se
 conversion, evaluation and the optimizer step are in it.
 
 Run: ``python benchmarks/channels_last_cpu.py [--rounds 7] [--threads 2] [--models lenet resnet20 ...]
-[--fit-models lenet cnn resnet20 conv_ae] [--fit-epochs 10]``
+[--fit-models lenet cnn resnet20 conv_ae dcgan] [--fit-epochs 10]``
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--threads", type=int, default=2, help="torch threads (CI has 2)")
     parser.add_argument("--models", nargs="+", default=list(CASES), choices=list(CASES))
-    parser.add_argument("--fit-models", nargs="*", default=["lenet", "cnn", "resnet20", "conv_ae"])
+    parser.add_argument("--fit-models", nargs="*", default=["lenet", "cnn", "resnet20", "conv_ae", "dcgan"])
     parser.add_argument("--fit-epochs", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)

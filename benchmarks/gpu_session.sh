@@ -33,4 +33,4 @@ run 200 zoo_resnet50_vit benchmarks/zoo_throughput.py --models resnet50 vit_b_16
 run 130 zoo_others benchmarks/zoo_throughput.py --models mobilenet_v1 vgg16 resnet20 --skip-cpu
 run 60 gan_throughput benchmarks/gan_throughput.py --images 8192 --epochs 5 --skip-fcd
 run 50 style_transfer benchmarks/style_transfer.py --sizes 256 512 --iterations 10 5 --rounds 2
-run 40 autoencoders benchmarks/autoencoders.py --epochs 10 --repeats 3
+run 40 autoencoders benchmarks/autoencoders.py --epochs 10 --repeats 3 --skip-sweep

@@ -16,8 +16,14 @@ neighbour's busy spell on a shared machine does not land on one implementation o
 Both run in fp32 on ``--device`` (CUDA when present: deepzoo keeps the data and makes the views on the
 GPU, the baseline makes them on the CPU and copies each batch over, as the public scripts do).
 
+Two more parts back the figures quoted beside the table: ``--view-timing`` times one batch's two views
+(256 images) through deepzoo's batched transforms and through the per-sample ``torchvision`` pipeline
+(median of 20); ``--accuracy-seeds 0 1 2`` trains deepzoo and the 0-worker baseline once per seed and
+prints each one's range of linear-probe and kNN accuracy, the spread a single run's accuracy must be
+read against.
+
 Run: ``python benchmarks/ssl_throughput.py`` (2 threads; ``--epochs``, ``--datasets``, ``--workers``, ``--repeats``,
-``--device``).
+``--device``, ``--view-timing``, ``--accuracy-seeds``).
 """
 
 from __future__ import annotations
@@ -140,14 +146,14 @@ def train_baseline(bundle, epochs: int, workers: int, device: torch.device, seed
 
 
 # -- deepzoo -----------------------------------------------------------------------------------------------
-def train_deepzoo(data: str, epochs: int, runs_dir: str, device: torch.device):
+def train_deepzoo(data: str, epochs: int, runs_dir: str, device: torch.device, seed: int = 0):
     overrides = [f"train.device={device.type}", "train.precision=fp32",  # the baseline's precision
                  "train.progress=false", "train.tensorboard=false", "train.plots=false", "train.checkpoint=false",
                  "early_stop.enabled=false", "task_args.evaluate=false", f"train.batch_size={BATCH}",
                  f"model.width={WIDTH}", f"optim.lr={LR}", f"task_args.temperature={TAU}"]
     clock = EpochClock()
     run = api.train(model="cnn", data=data, task="simclr", epochs=epochs, runs_dir=runs_dir, echo=lambda *a: None,
-                    overrides=overrides, callbacks=[lambda epoch, row: clock.tick()])
+                    seed=seed, overrides=overrides, callbacks=[lambda epoch, row: clock.tick()])
     return run.recipe.model, clock
 
 
@@ -160,6 +166,52 @@ def evaluate(model: nn.Module, bundle) -> tuple[float, float]:
     return probe["test"], knn_accuracy(splits["train"], splits["test"], bundle.meta.num_classes)
 
 
+def view_timing(data: str, device: torch.device, repeats: int = 20) -> tuple[float, float]:
+    """Median ms to make both views of a 256-image batch: deepzoo's batched transforms on ``device``,
+    and the baseline's ``torchvision`` pipeline applied sample by sample (as its Dataset does)."""
+    from deepzoo.ssl.views import build_views
+
+    bundle = load_dataset(data, normalize="none", seed=0)
+    x = bundle.train.x[:BATCH]
+    shape = tuple(bundle.meta.input_shape)
+    views = build_views(bundle.meta)
+    generator = torch.Generator(device=device).manual_seed(0)
+    x_device = x.to(device)
+    transform = torchvision_transform(default_view_spec(bundle.meta), image_size=shape[1:] if len(shape) == 3 else None)
+
+    def batched() -> None:
+        views(torch.cat([x_device, x_device]), generator=generator)
+        if device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    def per_sample() -> None:
+        for item in x:
+            transform(item), transform(item)
+
+    times = {batched: [], per_sample: []}
+    for fn in times:  # warm-up
+        fn()
+    for _ in range(repeats):
+        for fn in times:
+            start = time.perf_counter()
+            fn()
+            times[fn].append(1000 * (time.perf_counter() - start))
+    return statistics.median(times[batched]), statistics.median(times[per_sample])
+
+
+def accuracy_spread(data: str, epochs: int, seeds: list[int], runs_dir: str, device: torch.device) -> None:
+    """Linear-probe and kNN test accuracy of deepzoo and of the 0-worker baseline for each seed."""
+    bundle = load_dataset(data, normalize="none", seed=0)
+    print(f"\n{data}: accuracy over seeds {seeds} ({epochs} epochs; the split is seed 0's for both)")
+    for name, train in (("deepzoo", lambda s: train_deepzoo(data, epochs, runs_dir, device, s)[0]),
+                        ("plain PyTorch, 0 workers", lambda s: train_baseline(bundle, epochs, 0, device, s)[0])):
+        scores = [evaluate(train(seed), bundle) for seed in seeds]
+        linear, knn = [100 * a for a, _ in scores], [100 * b for _, b in scores]
+        shown = [f"{label} {', '.join(f'{v:.1f}' for v in values)} (range {min(values):.1f}–{max(values):.1f})"
+                 for label, values in (("linear", linear), ("kNN", knn))]
+        print(f"  {name:24} " + "; ".join(shown), flush=True)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--epochs", type=int, default=20)
@@ -168,9 +220,22 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=2, help="rounds of all implementations, in turn")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--view-timing", action="store_true", help="only time the two views of one batch")
+    parser.add_argument("--accuracy-seeds", type=int, nargs="+", help="only the accuracy spread over these seeds")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
+    if args.view_timing:
+        for data in args.datasets:
+            batched, per_sample = view_timing(data, device)
+            print(f"{data}: both views of {BATCH} images: deepzoo batched {batched:.2f} ms, per-sample torchvision "
+                  f"{per_sample:.1f} ms ({per_sample / batched:.0f}×)")
+        return
+    if args.accuracy_seeds:
+        with tempfile.TemporaryDirectory() as runs_dir:
+            for data in args.datasets:
+                accuracy_spread(data, args.epochs, args.accuracy_seeds, runs_dir, device)
+        return
     rows = []
     with tempfile.TemporaryDirectory() as runs_dir:
         for data in args.datasets:
