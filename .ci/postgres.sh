@@ -7,6 +7,8 @@
 # to psycopg 3). Use it as
 #     export DEEPZOO_TEST_POSTGRES_URL="$(.ci/postgres.sh)"
 # Needs root (apt-get, and running pg_ctlcluster as the postgres user). Safe to run again.
+# With DEEPZOO_PG_INSTALL=0 (as `make test` runs it) it installs nothing: without the binaries, or
+# without root, it says so on stderr and exits 1.
 set -euo pipefail
 
 DB_USER="${DEEPZOO_PG_USER:-deepzoo}"
@@ -16,7 +18,15 @@ PORT="${DEEPZOO_PG_PORT:-5432}"
 
 log() { echo "postgres.sh: $*" >&2; }
 
+if [ "$(id -u)" != 0 ]; then
+    log "needs root (it runs pg_ctlcluster and psql as the postgres user); run it with sudo"
+    exit 1
+fi
 if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
+    if [ "${DEEPZOO_PG_INSTALL:-1}" = 0 ]; then
+        log "no PostgreSQL binaries (/usr/lib/postgresql/*/bin/postgres, pg_ctlcluster); not installing them"
+        exit 1
+    fi
     log "installing postgresql (apt-get)"
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2

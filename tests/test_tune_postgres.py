@@ -1,8 +1,10 @@
 """Parallel tuning on PostgreSQL: two launchers — as on two machines, each with its own run folder —
 share one study in the database and together finish exactly N trials.
 
-CI starts a local server with ``.ci/postgres.sh`` and passes its URL in ``DEEPZOO_TEST_POSTGRES_URL``;
-without it the test tries the URL that script prints by default, and skips when no server answers.
+CI (``.ci/run``) and ``make test`` start a local server with ``.ci/postgres.sh`` (``make test`` only when
+the postgresql binaries are installed and it runs as root) and pass its URL in
+``DEEPZOO_TEST_POSTGRES_URL``; without it the test tries the URL that script prints by default, and skips
+when no server answers, saying how to get one (:data:`ENABLE`).
 """
 
 from __future__ import annotations
@@ -20,6 +22,10 @@ from deepzoo.tune.study import trial_status
 pytestmark = pytest.mark.slow
 
 DEFAULT_URL = "postgresql+psycopg2://deepzoo:deepzoo@127.0.0.1:5432/deepzoo_test"
+ENABLE = ("to run it, start a local server and pass its URL: export DEEPZOO_TEST_POSTGRES_URL=\"$(sudo "
+          ".ci/postgres.sh)\" (Debian/Ubuntu; installs postgresql if missing; `make test` does this itself as "
+          "root when the binaries are installed), or set DEEPZOO_TEST_POSTGRES_URL="
+          "postgresql+psycopg2://USER:PASSWORD@HOST:PORT/DB for a server where USER may create tables in DB")
 
 
 @pytest.fixture
@@ -34,8 +40,7 @@ def postgres_url() -> str:
         engine.dispose()
     except Exception as err:  # no driver, no server, wrong credentials: nothing to test against
         reason = str(getattr(err, "orig", None) or err).strip().splitlines()[0]
-        pytest.skip(f"no PostgreSQL server reachable at {url.split('@')[-1]} ({reason}); "
-                    f"start one with .ci/postgres.sh and set DEEPZOO_TEST_POSTGRES_URL")
+        pytest.skip(f"no PostgreSQL server reachable at {url.split('@')[-1]} ({reason}); {ENABLE}")
     return url
 
 

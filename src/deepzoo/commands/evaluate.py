@@ -41,7 +41,7 @@ def predict(args: argparse.Namespace) -> int:
     result = api.predict(args.run, args.input, args.runs_dir)
     names = load_run(args.run, args.runs_dir, with_data=False).recipe.data.meta.class_names
     columns, rows = prediction_table(result, names)
-    out = open(args.output, "w", newline="") if args.output else sys.stdout
+    out = _open_output(args.output) if args.output else sys.stdout
     try:
         writer = csv.writer(out)
         writer.writerow(columns)
@@ -50,6 +50,20 @@ def predict(args: argparse.Namespace) -> int:
         if args.output:
             out.close()
     return 0
+
+
+def _open_output(path: str):
+    """The --output file, its folder created (as ``lr-find --out`` and ``stylize --out`` do); a path
+    that cannot be written is a one-line error."""
+    from pathlib import Path
+
+    from ..errors import ConfigError
+
+    try:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        return open(path, "w", newline="")
+    except OSError as err:
+        raise ConfigError(f"--output {path}: cannot be written ({err.strerror or err})") from None
 
 
 def prediction_table(result: dict, class_names: list[str]) -> tuple[list[str], list[list]]:
