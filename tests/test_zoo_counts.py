@@ -161,3 +161,15 @@ def test_count_macs_copies_a_cpu_model_to_meta():
     model = build_on_meta("resnet20").to_empty(device="cpu")
     assert count_macs(model, (3, 32, 32)) == 40_551_040
     assert next(model.parameters()).device.type == "cpu"
+
+
+def test_the_recorded_counts_equal_live_counts_for_every_model():
+    """``deepzoo models`` lists models/complexity.json without building anything; it must say what a
+    live count says (regenerate it with ``python -m deepzoo.models._counting`` after changing a model)."""
+    from deepzoo.models._counting import count_every_model, recorded_complexity
+
+    live, recorded = count_every_model(), recorded_complexity()
+    assert set(recorded) == set(live), "models/complexity.json is out of date"
+    stale = {name: (recorded[name], live[name]) for name in live if recorded[name] != live[name]}
+    assert not stale, f"recorded vs live counts differ: {stale}"
+    assert recorded["resnet20"] == (269_722, 40_551_040)

@@ -1,8 +1,9 @@
 """``deepzoo models``: every registered model with its paper, parameters and multiply-adds;
 ``deepzoo models show NAME``: one model's layer table next to the paper's figures.
 
-Counts are made on the ``meta`` device at the model's default input (its ``input_size`` metadata), so
-listing even ViT-H/14 allocates nothing. Multiply-adds are FLOPs / 2 as counted by
+The listing reads the counts recorded in ``models/complexity.json`` (made on the ``meta`` device at each
+model's default input, its ``input_size`` metadata, and checked against live counts by a test), so it
+builds no model; ``show`` counts live. Multiply-adds are FLOPs / 2 as counted by
 :class:`torch.utils.flop_counter.FlopCounterMode` (see :mod:`deepzoo.models._counting`).
 """
 
@@ -42,25 +43,22 @@ def _human(n: float | None) -> str:
     return f"{n:g}"
 
 
-def _complexity(name: str) -> tuple[int | None, int | None]:
-    """(parameters, multiply-adds) at the default input; (None, None) for a model that cannot be built
-    with its defaults on the meta device (a graph model that needs its data, say) — the listing shows
-    "-" for it rather than failing for every model."""
-    from ..models._counting import model_complexity
-
-    try:
-        return model_complexity(name)
-    except Exception:  # noqa: BLE001 - any model of any family; "-" is the honest answer
-        return None, None
-
-
 def run_list(args: argparse.Namespace) -> int:
+    """The listing, from the recorded counts (a model missing from them is counted live)."""
     from ..models import list_models, model_entry
+    from ..models._counting import model_complexity, recorded_complexity
 
+    recorded = recorded_complexity()
     rows = []
     for name in list_models():
         meta = model_entry(name).meta
-        params, macs = _complexity(name)
+        if name in recorded:
+            params, macs = recorded[name]
+        else:
+            try:
+                params, macs = model_complexity(name)
+            except Exception:  # noqa: BLE001 - any model of any family; "-" is the honest answer
+                params, macs = None, None
         shape = meta.get("input_size")
         rows.append({"name": name, "family": meta.get("family", ""), "task": meta.get("task", ""),
                      "input_size": list(shape) if shape else None, "params": params, "macs": macs,

@@ -14,14 +14,16 @@ products of :func:`torch.nn.functional.scaled_dot_product_attention` (the fused 
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from . import accepted_kwargs, create_model, model_entry
+from . import accepted_kwargs, create_model, list_models, model_entry
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -80,3 +82,39 @@ def model_complexity(name: str, input_shape: Sequence[int] | None = None,
     shape = tuple(input_shape or model_entry(name).meta.get("input_size") or ())
     model = build_on_meta(name, shape or None, **kwargs)
     return count_parameters(model), (count_macs(model, shape) if shape else None)
+
+
+#: parameters and multiply-adds of every registered model at its default input, as counted by
+#: :func:`model_complexity`; ``deepzoo models`` lists these without building a model, and a test
+#: recounts every model so the file cannot drift. Regenerate with ``python -m deepzoo.models._counting``.
+RECORDED = Path(__file__).with_name("complexity.json")
+
+
+def recorded_complexity() -> dict[str, tuple[int | None, int | None]]:
+    """``{name: (parameters, multiply-adds)}`` from :data:`RECORDED` (empty when the file is absent)."""
+    if not RECORDED.is_file():
+        return {}
+    return {name: (row["params"], row["macs"]) for name, row in json.loads(RECORDED.read_text()).items()}
+
+
+def count_every_model() -> dict[str, tuple[int | None, int | None]]:
+    """Live counts of every registered model; (None, None) for one that cannot be built with its
+    defaults on the meta device (a graph model that needs its data, say)."""
+    counts = {}
+    for name in list_models():
+        try:
+            counts[name] = model_complexity(name)
+        except Exception:  # noqa: BLE001 - any model of any family; "-" is the honest answer
+            counts[name] = (None, None)
+    return counts
+
+
+def main() -> None:
+    """Write :data:`RECORDED` from live counts."""
+    rows = {name: {"params": p, "macs": m} for name, (p, m) in count_every_model().items()}
+    RECORDED.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
+    print(f"{RECORDED}: {len(rows)} models")
+
+
+if __name__ == "__main__":
+    main()
