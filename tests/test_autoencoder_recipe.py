@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 
 import numpy as np
 import pytest
@@ -131,7 +130,15 @@ def test_anomaly_separates_the_held_out_digit(runs):
                              overrides=[*QUIET, "optim.lr=3e-3"])
     m = run.metrics
     assert m["test/roc_auc"] >= 0.9
-    assert 0 <= m["test/precision"] <= 1 and 0 < m["test/recall"] <= 1
+    # precision and recall at the stored threshold, recounted here from the test items' scores ...
+    test_scores = run.recipe.reconstruction_errors(run.recipe.data.test.x).cpu()
+    flagged, is_zero = test_scores >= m["valid/threshold"], run.recipe.data.test.y == 0
+    found = int((flagged & is_zero).sum())
+    assert m["test/precision"] == pytest.approx(found / int(flagged.sum()))
+    assert m["test/recall"] == pytest.approx(found / int(is_zero.sum()))
+    # ... against flagging as many items at random, whose precision is the share of zeros (0.1) and recall
+    # the share flagged (both beaten by the same factor, the lift): 5.7 at seed 0 (7.3 and 5.7 at seeds 1, 2)
+    assert m["test/precision"] > 3 * float(is_zero.float().mean())
     assert any("class '0' of digits is the anomaly" in line for line in lines)
     # training saw normal items only; the test split kept both
     assert not bool((run.recipe.data.train.y == 0).any()) and not bool((run.recipe.data.valid.y == 0).any())
@@ -203,14 +210,16 @@ def test_embed_compares_codes_with_raw_inputs_and_pca(runs):
 
 @pytest.mark.slow
 def test_denoise_measures_psnr_and_draws_filters(runs):
-    run, lines = quiet_train(model="denoising_ae", data="digits", task="denoise", epochs=2, overrides=FAST)
+    run, lines = quiet_train(model="denoising_ae", data="digits", task="denoise", epochs=10, overrides=FAST)
     assert "denoise: mask noise, level 0.25; the loss compares the output with the clean input" in lines
     m = run.metrics
     # masking zeroes 16 of the 64 pixels: the noisy MSE of an image is about a quarter of its mean square
     clean = run.recipe.data.test.x.flatten(1)
     expected = float((-10 * torch.log10(0.25 * clean.square().mean(1))).mean())
     assert m["test/psnr_noisy"] == pytest.approx(expected, abs=0.5)
-    assert math.isfinite(m["test/psnr_denoised"])
+    # the reconstructions are closer to the clean images than the noisy inputs: 12.73 → 14.42 dB at seed 0
+    # (gains 1.70-1.94 dB over seeds 0-2; 2 epochs still lose to the noisy input, 11.8 dB)
+    assert m["test/psnr_denoised"] > m["test/psnr_noisy"] + 1.0
     # q = 0: the "noisy" input is the clean image itself (PSNR capped at 100 dB)
     clean_run, _ = quiet_train(model="ae", data="digits", task="denoise", epochs=1,
                                overrides=[*FAST, "model.noise_level=0"])
@@ -219,14 +228,16 @@ def test_denoise_measures_psnr_and_draws_filters(runs):
 
 @pytest.mark.slow
 def test_colorize_reports_psnr_against_the_grayscale_baseline(runs):
-    run, lines = quiet_train(model="conv_ae", data="sample-images?crop=16&count=96", task="colorize", epochs=2,
+    run, lines = quiet_train(model="conv_ae", data="sample-images?crop=16&count=512", task="colorize", epochs=30,
                              overrides=FAST)
     m = run.metrics
     colour = run.recipe.data.test.x
     gray = (0.299 * colour[:, 0] + 0.587 * colour[:, 1] + 0.114 * colour[:, 2]).unsqueeze(1).expand_as(colour)
     mse = (gray - colour).square().flatten(1).mean(1)
     assert m["test/psnr_grayscale"] == pytest.approx(float((-10 * torch.log10(mse)).mean()), abs=1e-3)
-    assert math.isfinite(m["test/psnr_colorized"])
+    # the colours beat the grayscale copy: 24.04 → 24.84 dB at seed 0 (gains 0.80-1.38 dB over seeds 0-2;
+    # 96 crops or 15 epochs still lose to it)
+    assert m["test/psnr_colorized"] > m["test/psnr_grayscale"] + 0.5
     assert any(line.startswith("reconstruction loss mse: data range [-1, 1]") for line in lines)
 
 

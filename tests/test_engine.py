@@ -4,6 +4,7 @@ resume is exact, NaN losses stop the run, schedulers and accumulation behave."""
 from __future__ import annotations
 
 import csv
+import json
 import math
 
 import pytest
@@ -110,7 +111,16 @@ def test_existing_run_is_never_overwritten(runs):
     assert first.dir != second.dir and second.dir.name == "mlp-moons-2"
     with pytest.raises(TrainingError, match="exists; pass --resume"):
         api.train(name="mlp-moons", **kwargs)
-    api.train(name="mlp-moons", overwrite=True, **kwargs)
+    old_weights = load_file(str(first.dir / "model.safetensors"))
+    (first.dir / "notes.txt").write_text("left by the first run")
+    replaced = api.train(name="mlp-moons", overwrite=True, seed=1, **kwargs)
+    assert replaced.dir == first.dir  # the same folder, emptied and written again by the new run
+    assert not (first.dir / "notes.txt").exists()
+    assert json.loads((first.dir / "summary.json").read_text())["seed"] == 1
+    new_weights = load_file(str(first.dir / "model.safetensors"))
+    assert new_weights.keys() == old_weights.keys()
+    assert not any(torch.equal(new_weights[k], old_weights[k]) for k in new_weights if k.endswith("weight"))
+    assert all(torch.equal(new_weights[k], v) for k, v in replaced.model.state_dict().items())
 
 
 def test_biases_norms_and_prelu_slopes_get_no_weight_decay():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 
 import pytest
 import torch
@@ -15,7 +16,7 @@ from tests.conftest import QUIET
 
 TASKS = ("simclr", "rotation", "jigsaw", "relpatch", "exemplar")
 SMALL = QUIET + ["model.width=8", "task_args.evaluate=false", "early_stop.enabled=false", "train.checkpoint=false"]
-# MNIST-1D with half of its training part held out: 1600 training signals
+# MNIST-1D with half of its training part held out: 2000 training signals
 SMALL_MNIST1D = ["data.valid_fraction=0.5"]
 
 
@@ -24,31 +25,62 @@ def _losses(run) -> list[float]:
         return [float(row["train/loss"]) for row in csv.DictReader(f)]
 
 
+def pretext_chance(run) -> float:
+    """The pretext accuracy of guessing: one over the classes of the pretext head (4 rotations, P
+    permutations, 8 or 2 positions, N seeds), or for SimCLR one over the 2B - 1 other views of a batch."""
+    if run.summary["task"] == "simclr":
+        return 1 / (2 * run.config.train.batch_size - 1)
+    return 1 / [m for m in run.recipe.model.modules() if isinstance(m, torch.nn.Linear)][-1].out_features
+
+
+def guess_ceiling(chance: float, n: int) -> float:
+    """What guessing reaches on ``n`` items at most, but for one time in a thousand: chance plus three
+    binomial standard errors."""
+    return chance + 3 * math.sqrt(chance * (1 - chance) / n)
+
+
 # every task on images; on signals SimCLR (the shift/scale/noise views) and the jigsaw (nine segments)
 CASES = [(task, "digits") for task in TASKS] + [("simclr", "mnist1d"), ("jigsaw", "mnist1d")]
+# Exemplar learns its surrogate classes slowly: 200 seeds x 4 copies stayed at chance (0.005-0.015) for
+# 10 epochs; 50 seeds x 16 copies at lr 1e-2 reach 0.20-0.26 in 10 epochs (seeds 0-2), 0.3 s a run
+EXEMPLAR = ["task_args.seeds=50", "task_args.copies=16", "optim.lr=1e-2"]
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("task", "data"), CASES)
 def test_each_task_trains_and_its_loss_goes_down(runs, task, data):
     extra = SMALL_MNIST1D if data == "mnist1d" else []
-    extra += ["task_args.seeds=200", "task_args.copies=4"] if task == "exemplar" else []
-    run = api.train(model="cnn", data=data, task=task, epochs=3, echo=lambda *a: None, overrides=SMALL + extra)
+    extra += EXEMPLAR if task == "exemplar" else []
+    epochs = 10 if task == "exemplar" else 3
+    run = api.train(model="cnn", data=data, task=task, epochs=epochs, echo=lambda *a: None, overrides=SMALL + extra)
     losses = _losses(run)
-    assert len(losses) == 3 and losses[-1] < losses[0]
-    assert run.summary["task"] == task and 0.0 <= run.metrics["valid/pretext_accuracy"] <= 1.0
+    assert len(losses) == epochs and losses[-1] < losses[0]
+    assert run.summary["task"] == task
+    # the head learned its pretext task: above what guessing reaches on the validation items (one
+    # prediction per item or seed; measured over seeds 0-2 against this ceiling: simclr 0.09-0.12 (0.023),
+    # rotation 0.59-0.62 (0.33), jigsaw 0.70-0.75 (0.028), relpatch 0.40-0.46 (0.18), exemplar 0.20-0.26
+    # (0.079); on MNIST-1D simclr 0.26-0.30 (0.014), jigsaw 0.136-0.18 (0.120))
+    items = run.config.task_args["seeds"] if task == "exemplar" else len(run.recipe.data.valid)
+    assert run.metrics["valid/pretext_accuracy"] > guess_ceiling(pretext_chance(run), items)
 
 
 @pytest.mark.slow
 def test_summary_reports_the_evaluation_protocol_and_its_baselines(runs):
-    overrides = QUIET + ["model.width=8", "train.plots=true", "task_args.finetune_epochs=1",
-                         "task_args.supervised_epochs=2", "task_args.probe_steps=50"]
+    overrides = QUIET + ["model.width=8", "train.plots=true", "task_args.finetune_epochs=3",
+                         "task_args.supervised_epochs=3", "task_args.probe_steps=50"]
     run = api.train(model="cnn", data="digits", task="simclr", epochs=2, echo=lambda *a: None, overrides=overrides)
     metrics = json.loads((run.dir / "summary.json").read_text())["metrics"]
-    for name in ("linear_accuracy", "knn_accuracy", "random_linear_accuracy", "random_knn_accuracy",
-                 "raw_linear_accuracy", "finetune_1pct_accuracy", "finetune_10pct_accuracy",
+    # two SimCLR epochs improve on the same encoder at initialisation, under both probes (seed 0: linear
+    # 0.731 against 0.692, kNN 0.675 against 0.614; seeds 1-2: +0.07 to +0.10 linear, +0.05 kNN); with
+    # no training at all the two would be equal
+    assert metrics["test/linear_accuracy"] > metrics["test/random_linear_accuracy"] + 0.02
+    assert metrics["test/knn_accuracy"] > metrics["test/random_knn_accuracy"] + 0.02
+    # every other protocol entry learned the ten balanced classes: above guessing on the 360 test digits
+    # (0.147; measured at seed 0: pixels 0.936, fine-tuned 0.28 / 0.48 / 0.43, supervised 0.52)
+    ceiling = guess_ceiling(0.1, len(run.recipe.data.test))
+    for name in ("raw_linear_accuracy", "finetune_1pct_accuracy", "finetune_10pct_accuracy",
                  "finetune_100pct_accuracy", "supervised_accuracy"):
-        assert 0.1 < metrics[f"test/{name}"] <= 1.0, name  # ten balanced classes: chance is 0.1
+        assert metrics[f"test/{name}"] > ceiling, name
     assert (run.dir / "plots" / "pretext_examples.png").is_file()
     assert (run.dir / "plots" / "evaluation.png").is_file()
 
@@ -126,7 +158,8 @@ def test_an_image_folder_trains_and_is_evaluated(runs, tmp_path):
     run = api.train(model="cnn", data=f"imagefolder:{tmp_path / 'photos'}", task="simclr", epochs=1,
                     echo=lambda *a: None, overrides=overrides)
     assert run.metrics["test/raw_linear_accuracy"] == 1.0  # the two tints are linearly separable
-    assert 0.0 <= run.metrics["test/knn_accuracy"] <= 1.0
+    # ... and stay apart in the features, trained or random: kNN names all 6 test images (seeds 0-2)
+    assert run.metrics["test/knn_accuracy"] == run.metrics["test/random_knn_accuracy"] == 1.0
 
 
 def test_a_finished_run_gives_features_without_its_data(runs):
