@@ -73,6 +73,9 @@ def test_adam_defaults_to_the_family_learning_rate_unless_the_user_sets_one(runs
     assert run.config.optim.lr == 1e-3 and any(line.endswith("kept your optim.lr=0.001") for line in lines)
     run, _ = quiet_train(model="ae", data="digits", epochs=1, overrides=[*FAST, "optim.name=sgd"])
     assert run.config.optim.lr == 1e-3  # the default is Adam's; SGD keeps the global one
+    run, lines = quiet_train(model="aae", data="digits", epochs=1, overrides=FAST)
+    assert run.config.optim.lr == 1e-3  # the adversarial autoencoder keeps Adam's rate (see ADAM_DEFAULTS)
+    assert not any("autoencoder default" in line for line in lines)
 
 
 def test_standardised_data_gets_squared_error_and_a_linear_output(runs):
