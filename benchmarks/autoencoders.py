@@ -4,8 +4,8 @@ through deepzoo against a plain PyTorch loop at equal settings.
 
 Part 1 trains each registered variant (ae, sparse_ae, denoising_ae, contractive_ae, conv_ae, vae, aae)
 with its paper defaults for ``--epochs`` epochs through ``api.train`` (task ``reconstruct``, the family's
-default Adam lr 3e-3 — 1e-3 for the aae —, batch 64, digits in [0, 1]) and reports the test MSE per pixel and the seconds
-spent in the epochs.
+default Adam lr 3e-3 and 1e-3 for the aae, batch 64, digits in [0, 1]) and reports the test MSE per
+pixel and the seconds spent in the epochs.
 
 Part 2 is the learning-rate sweep: every variant for ``--sweep-epochs`` epochs at Adam 1e-3, 3e-3 and
 1e-2, first on *other data* — 16×16 RGB crops of scikit-learn's two photos (``sample-images``) — then
