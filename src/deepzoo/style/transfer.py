@@ -84,8 +84,8 @@ def save_image(image: torch.Tensor, path: str | Path) -> Path:
 
 
 def memory_format(device: torch.device) -> torch.memory_format:
-    """Channels-last on CUDA (tensor-core convolutions); contiguous on the CPU, where channels-last made
-    an iteration 5–15 % slower (benchmarks/style_transfer.py, 256 and 512 px)."""
+    """Channels-last on CUDA (tensor-core convolutions); contiguous on the CPU, where VGG's step gains
+    nothing from it (vgg11 0.97×, benchmarks/channels_last_cpu.py in benchmarks/RESULTS.md)."""
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
