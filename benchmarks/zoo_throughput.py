@@ -33,8 +33,9 @@ Run: ``python benchmarks/zoo_throughput.py --device cuda`` (GPU and CPU parts),
 ``python benchmarks/zoo_throughput.py --device cpu`` (CPU part only). ``--smoke`` runs the whole GPU
 table on whatever device is given with tiny batches (2), 96×96 inputs and 2 steps per epoch, to prove
 the code paths work (its numbers mean nothing); ``--models`` picks rows, ``--no-compile`` drops the
-compiled contenders. A full GPU run compiles three or four models per row (about a minute each for
-the 224×224 ones); where a call has a time limit, run the rows in separate calls with ``--models``.
+compiled contenders and ``--compiled-only`` keeps only them; each contender is printed as soon as it
+is measured. A full GPU run compiles three or four models per row (about a minute each for the
+224×224 ones); where a call has a time limit, run the rows in separate calls with ``--models``.
 """
 
 from __future__ import annotations
@@ -195,20 +196,27 @@ def model_row(name: str, args) -> dict[str, float | None]:
         return measure(lambda: deepzoo_engine(name, x, y, classes, batch, epochs, args.device, compile),
                        args.repeats)
 
+    row: dict[str, float | None] = {}
+
+    def record(contender: str, fn: Callable[[], float | None]) -> None:
+        """Measure one contender and print it at once, so a run cut off by a time limit keeps it."""
+        row[contender] = fn()
+        value = row[contender]
+        print(f"  [{name}] {contender}: {'n/a' if value is None else f'{value:.1f} img/s'}", flush=True)
+
     reference = lambda: reference_model(name, size, classes)  # noqa: E731
-    row: dict[str, float | None] = {"plain fp32": plain(reference, False, False),
-                                    "plain bf16+CL": plain(reference, True, False)}
+    if not args.compiled_only:
+        record("plain fp32", lambda: plain(reference, False, False))
+        record("plain bf16+CL", lambda: plain(reference, True, False))
+        record("deepzoo", lambda: engine(False))
     if args.compile:
-        row["plain bf16+CL compiled"] = plain(reference, True, True)
-    if timm_name and args.compile:
-        if timm_model(timm_name, size, classes) is None:
+        record("plain bf16+CL compiled", lambda: plain(reference, True, True))
+        record("deepzoo --compile", lambda: engine(True))
+        if timm_name and timm_model(timm_name, size, classes) is None:
             print(f"{name}: timm is not installed (`pip install timm`); the timm row is skipped")
             row["timm compiled"] = None
-        else:
-            row["timm compiled"] = plain(lambda: timm_model(timm_name, size, classes), True, True, cl=False)
-    row["deepzoo"] = engine(False)
-    if args.compile:
-        row["deepzoo --compile"] = engine(True)
+        elif timm_name:
+            record("timm compiled", lambda: plain(lambda: timm_model(timm_name, size, classes), True, True, cl=False))
     print_row(name, size, batch, row, args.smoke)
     return row
 
@@ -287,6 +295,9 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=1, help="repeats of each GPU contender (median)")
     parser.add_argument("--cpu-repeats", type=int, default=5, help="alternating repeats of the CPU part")
     parser.add_argument("--no-compile", dest="compile", action="store_false")
+    parser.add_argument("--compiled-only", action="store_true",
+                        help="only the compiled contenders (a GPU run with a time limit measures the eager ones "
+                             "in a call of their own)")
     parser.add_argument("--smoke", action="store_true",
                         help="run the GPU table on --device with batch 2, 96×96, 2 steps, 1 timed epoch")
     parser.add_argument("--skip-cpu", action="store_true", help="leave out the CPU resnet20 part")

@@ -121,7 +121,11 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
         model.to(memory_format=torch.channels_last)
     net = recipe.net
     if tc.compile:
-        net = torch.compile(net, mode="max-autotune-no-cudagraphs" if device.type == "cpu" else "reduce-overhead")
+        # On CUDA, "reduce-overhead" records one CUDA graph per batch shape; static shapes (dynamic=False)
+        # give the full batch and the last partial one a graph each in the first epoch, where automatic
+        # dynamic shapes would recompile after the partial batch and record again inside epoch 2.
+        net = (torch.compile(net, mode="max-autotune-no-cudagraphs") if device.type == "cpu"
+               else torch.compile(net, mode="reduce-overhead", dynamic=False))
     if ddp.enabled:
         if len(recipe.phases) > 1:
             raise ConfigError("DDP (torchrun) supports recipes with one optimizer; this one has several")

@@ -1,0 +1,481 @@
+"""The measured figures of the docs pages, each group rerun by the commands the page documents.
+
+Issue 17 §2: every number in the docs comes from a named script that prints it. Each sub-command runs
+one page's documented ``deepzoo train`` commands through :func:`deepzoo.api.train` (the CLI's own
+code path; the same seeds and settings as the page) and prints the page's table:
+
+    python benchmarks/docs_figures.py mnist1d-seeds      # docs/supervised.md, MNIST-1D (CNN, MLP)
+    python benchmarks/docs_figures.py ssl-tables         # docs/ssl.md, Results (10 runs)
+    python benchmarks/docs_figures.py gan-digits         # docs/gans.md, Results (digits, ring)
+    python benchmarks/docs_figures.py zoo-5-epochs       # docs/zoo/*.md, "Train it"
+    python benchmarks/docs_figures.py autoencoder-uses   # docs/autoencoder_uses.md
+    python benchmarks/docs_figures.py NAME --quick       # a reduced run that only checks the script works
+
+Options: ``--runs-dir`` (default ``runs/docs-figures``; every group writes its runs to
+``<runs-dir>/<group>/``), ``--overwrite`` (replace the runs of an earlier call), ``--threads`` (torch
+threads; default: what the page states, one for SSL and the zoo, the machine's default otherwise).
+Each group also writes ``<runs-dir>/<group>.json`` with every number it printed. Wall times are those
+of ``api.train`` (data, training, evaluation, plots) on whatever machine runs the script; the pages
+state the machine. ``--quick`` shrinks epochs and seeds: its numbers are not the pages' figures.
+
+Baselines are those the runs compute themselves (PCA and raw-pixel kNN, random-init encoders,
+label-frequency and real-vs-real floors); the one external baseline, the MNIST-1D paper's batch of
+100 in a plain PyTorch loop, runs here beside the deepzoo commands, reusing the plain loop and the
+splits of ``benchmarks/supervised_time_to_accuracy.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from deepzoo import api
+from deepzoo.recipes.graph import seed_study
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import supervised_time_to_accuracy as tta  # noqa: E402  (the sibling benchmark's splits and loops)
+
+QUIET = ["train.progress=false"]  # the documented commands otherwise as written (plots, checkpoints on)
+
+
+# -- shared helpers ------------------------------------------------------------------------------------
+@dataclasses.dataclass
+class Ctx:
+    """Where a group writes its runs and how much of it to run."""
+    runs_dir: Path
+    overwrite: bool
+    quick: bool
+    results: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def command(model: str, data: str, task: str | None, epochs: int | None, overrides: list[str],
+            seed: int = 0) -> str:
+    """The ``deepzoo train`` command line a run corresponds to."""
+    parts = [f"deepzoo train --model {model} --data {data!r}" if "?" in data or "&" in data
+             else f"deepzoo train --model {model} --data {data}"]
+    if task:
+        parts.append(f"--task {task}")
+    if epochs is not None:
+        parts.append(f"--epochs {epochs}")
+    parts += [f"--set {o}" for o in overrides]
+    if seed:
+        parts.append(f"--seed {seed}")
+    return " ".join(parts)
+
+
+def train(ctx: Ctx, name: str, model: str, data: str, task: str | None = None, epochs: int | None = None,
+          overrides: list[str] | None = None, seed: int = 0) -> tuple[Any, float]:
+    """One documented command through ``api.train``; returns the run and its wall time in seconds."""
+    overrides = list(overrides or [])
+    print(f"  {command(model, data, task, epochs, overrides, seed)}", flush=True)
+    started = time.perf_counter()
+    run = api.train(model, data, task, epochs=epochs, seed=seed, name=name, runs_dir=str(ctx.runs_dir),
+                    overrides=QUIET + overrides, overwrite=ctx.overwrite, echo=lambda *a, **k: None)
+    return run, time.perf_counter() - started
+
+
+def epoch_rows(run) -> list[dict[str, float]]:
+    """``metrics.csv`` of a run, one dict of floats per epoch."""
+    with open(Path(run.dir) / "metrics.csv") as f:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(f)]
+
+
+def at_epochs(rows: list[dict[str, float]], key: str, epochs: list[int]) -> dict[int, float]:
+    """``key`` at the given epochs (those the run reached)."""
+    by_epoch = {int(r["epoch"]): r[key] for r in rows if key in r}
+    return {e: by_epoch[e] for e in epochs if e in by_epoch}
+
+
+def machine() -> str:
+    """One line naming the machine, torch and the load."""
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    return (f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), {os.cpu_count()} CPUs "
+            f"({platform.processor() or platform.machine()}), load average {load:.2f}")
+
+
+# -- docs/supervised.md: MNIST-1D --------------------------------------------------------------------------
+MNIST1D_CNN = ["data.valid_fraction=0", "early_stop.enabled=false", "optim.lr=0.01", "train.batch_size=50"]
+MNIST1D_VALID = ["optim.lr=0.01", "train.batch_size=50", "early_stop.patience=30"]
+
+
+def plain_paper_batch(seed: int, steps: int = 6000, check_every: int = 250, batch: int = 100,
+                      lr: float = 1e-2) -> dict[str, float]:
+    """The MNIST-1D paper's schedule in a plain PyTorch loop: ``mnist1d_cnn`` on the 4000 training
+    items, Adam at ``lr``, batch ``batch``, ``steps`` updates, the test accuracy checked every
+    ``check_every`` steps; returns the best check and the final one."""
+    from torch.utils.data import DataLoader, TensorDataset
+
+    p = tta.PROBLEMS["mnist1d-cnn"]
+    bundle = tta.load_splits(p, seed)  # the 4000 items; "valid" is the test split
+    torch.manual_seed(seed)
+    kwargs = tta.accepted_kwargs(p.model, tta.data_kwargs(bundle.meta))
+    model = tta.create_model(p.model, **kwargs)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    loader = DataLoader(TensorDataset(bundle.train.x, bundle.train.y), batch_size=batch, shuffle=True)
+    step, checks = 0, []
+    while step < steps:
+        for xb, yb in loader:
+            optimizer.zero_grad()
+            torch.nn.functional.cross_entropy(model(xb), yb).backward()
+            optimizer.step()
+            step += 1
+            if step % check_every == 0:
+                checks.append(tta._accuracy(model, bundle.valid.x, bundle.valid.y, False))
+            if step == steps:
+                break
+    return {"best": max(checks), "final": checks[-1], "best_step": check_every * (1 + int(np.argmax(checks)))}
+
+
+def mnist1d_seeds(ctx: Ctx) -> None:
+    """docs/supervised.md, "MNIST-1D: the paper's CNN and MLP": the table and the MLP sentence."""
+    seeds10, seeds3 = (2, 1) if ctx.quick else (10, 3)
+    epochs = 3 if ctx.quick else 75
+    out = ctx.results
+
+    print(f"final weights of the documented command, seeds 0–{seeds10 - 1}:")
+    final = seed_study("mnist1d_cnn", "mnist1d", None, seeds=seeds10, runs_dir=str(ctx.runs_dir),
+                       name="cnn-final", overrides=QUIET + MNIST1D_CNN, overwrite=ctx.overwrite, epochs=epochs)
+    accs = [m["test/accuracy"] for m in final["per_seed"]]
+    out["final"] = {"command": command("mnist1d_cnn", "mnist1d", None, epochs, MNIST1D_CNN), "per_seed": accs,
+                    "mean": statistics.mean(accs), "median": statistics.median(accs)}
+
+    print("first epoch whose test accuracy reaches 0.94 (supervised_time_to_accuracy.py's deepzoo runner):")
+    cnn = dataclasses.replace(tta.PROBLEMS["mnist1d-cnn"], max_epochs=epochs)
+    reach = [tta.run_deepzoo(cnn, s) for s in range(seeds10)]
+    hit = [r for r in reach if r.reached]
+    out["reach"] = {"reached": len(hit), "seeds": seeds10, "epochs": [r.epochs if r.reached else None for r in reach],
+                    "median_epoch": statistics.median(r.epochs for r in hit) if hit else None,
+                    "median_seconds": statistics.median(r.seconds for r in hit) if hit else None}
+
+    print(f"the paper's batch 100, 6000 steps, plain PyTorch loop, seeds 0–{seeds3 - 1}:")
+    steps = dict(steps=120, check_every=40) if ctx.quick else {}
+    plain = [plain_paper_batch(s, **steps) for s in range(seeds3)]
+    out["plain_batch100"] = plain
+
+    valid = {}
+    for monitor in ("valid/accuracy", "valid/loss"):
+        overrides = MNIST1D_VALID + [f"early_stop.monitor={monitor}"]
+        print(f"validation split, early stopping on {monitor}, seeds 0–{seeds3 - 1}:")
+        study = seed_study("mnist1d_cnn", "mnist1d", None, seeds=seeds3, runs_dir=str(ctx.runs_dir),
+                           name=f"cnn-valid-{monitor.split('/')[1]}", overrides=QUIET + overrides,
+                           overwrite=ctx.overwrite, epochs=epochs)
+        valid[monitor] = {"command": command("mnist1d_cnn", "mnist1d", None, epochs, overrides),
+                          "per_seed": [m["test/accuracy"] for m in study["per_seed"]]}
+    out["valid"] = valid
+
+    mlp = {}
+    for wd in (1e-4, 0.0):
+        print(f"MLP (100, 100), lr 1e-2, batch 100, weight decay {wd:g}, test accuracy after every epoch:")
+        p = dataclasses.replace(tta.PROBLEMS["mnist1d-mlp"], weight_decay=wd, max_epochs=5 if ctx.quick else 200)
+        runs = [tta.run_deepzoo(p, s) for s in range(seeds3)]
+        hit = [r for r in runs if r.reached]
+        mlp[wd] = {"reached": len(hit), "seeds": seeds3, "best_test": [r.best_test for r in runs],
+                   "epochs": [r.epochs if r.reached else None for r in runs],
+                   "median_epoch": statistics.median(r.epochs for r in hit) if hit else None}
+    out["mlp"] = {str(k): v for k, v in mlp.items()}
+
+    f3 = lambda xs: ", ".join(f"{x:.3f}" for x in xs)  # noqa: E731
+    print("\n| setting | test accuracy |\n|---|---|")
+    print(f"| `{out['final']['command']}`: final weights, seeds 0–{seeds10 - 1} | **{f3(accs)}** "
+          f"(mean {out['final']['mean']:.3f}, median {out['final']['median']:.3f}) |")
+    r = out["reach"]
+    reached = (f"reached on {r['reached']} of {seeds10} seeds, median epoch {r['median_epoch']:.0f} "
+               f"({r['median_seconds']:.0f} s)" if r["median_epoch"] else f"reached on 0 of {seeds10} seeds")
+    print(f"| the same, first epoch whose test accuracy reaches 0.94, seeds 0–{seeds10 - 1} | {reached} "
+          f"(epochs {r['epochs']}) |")
+    print(f"| the paper's batch 100, 6000 steps, plain loop: best of the checks every 250 steps | "
+          f"{f3([x['best'] for x in plain])} (final {f3([x['final'] for x in plain])}) |")
+    for monitor, v in valid.items():
+        print(f"| validation split, `early_stop.monitor={monitor}`, patience 30, best weights restored | "
+              f"{f3(v['per_seed'])} |")
+    for wd, v in mlp.items():
+        first = f"median epoch {v['median_epoch']:.0f}" if v["median_epoch"] else "—"
+        print(f"| MLP (100, 100), weight decay {wd:g}: reaches 0.68 on {v['reached']}/{v['seeds']} seeds "
+              f"({first}, epochs {v['epochs']}) | best {f3(v['best_test'])} |")
+
+
+# -- docs/ssl.md: Results ------------------------------------------------------------------------------------
+SSL_TASKS = [("simclr", 30), ("rotation", 30), ("jigsaw", 30), ("relpatch", 30), ("exemplar", 10)]
+SSL_EVAL = ["linear_accuracy", "knn_accuracy", "finetune_1pct_accuracy", "finetune_10pct_accuracy",
+            "finetune_100pct_accuracy"]
+SSL_BASELINES = ["raw_linear_accuracy", "random_linear_accuracy", "random_knn_accuracy", "supervised_accuracy"]
+
+
+def ssl_tables(ctx: Ctx) -> None:
+    """docs/ssl.md, "Results": the five tasks on digits and on MNIST-1D, seed 0, one thread."""
+    overrides = ["train.batch_size=128", "early_stop.enabled=false"]
+    if ctx.quick:
+        overrides += ["task_args.finetune_epochs=1", "task_args.supervised_epochs=1", "task_args.probe_steps=50"]
+    for data in ("digits", "mnist1d"):
+        rows = []
+        for task, documented in SSL_TASKS:
+            epochs = 1 if ctx.quick else documented
+            run, wall = train(ctx, f"{task}-{data}", "cnn", data, task, epochs, overrides)
+            m = run.metrics
+            rows.append({"task": task, "epochs": epochs, "wall_s": wall,
+                         **{k: m.get(f"test/{k}") for k in ["pretext_accuracy", *SSL_EVAL, *SSL_BASELINES]},
+                         "valid/pretext_accuracy": m.get("valid/pretext_accuracy")})
+        ctx.results[data] = rows
+        pct = lambda v: "—" if v is None else f"{100 * v:.1f}"  # noqa: E731
+        print(f"\n**{data}** baselines (test, per run): " + "; ".join(
+            f"{r['task']}: pixels {pct(r['raw_linear_accuracy'])}, random {pct(r['random_linear_accuracy'])} linear / "
+            f"{pct(r['random_knn_accuracy'])} kNN, supervised {pct(r['supervised_accuracy'])}" for r in rows))
+        print("\n| task | epochs | pretext acc. | linear | kNN | fine-tune 1% | 10% | 100% | run time |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| `{r['task']}` | {r['epochs']} | {pct(r['pretext_accuracy'])} | "
+                  + " | ".join(pct(r[k]) for k in SSL_EVAL) + f" | {r['wall_s']:.0f} s |")
+
+
+# -- docs/gans.md: Results (CPU, short runs) ------------------------------------------------------------------
+GAN_RUNS = [  # name, model, epochs, overrides, epochs at which the validation FCD is printed
+    ("gan-digits", "gan", 100, [], [1, 10, 20, 40, 60, 100]),
+    ("dcgan-digits", "dcgan", 100, [], [1, 10, 20, 40, 60, 100]),
+    ("dcgan-digits-32", "dcgan", 60, ["model.image_size=32", "model.g_width=32", "model.d_width=32"],
+     [1, 10, 20, 30, 40, 50, 60]),
+]
+RING_DEEP = ["model.hidden=[192,192,192]", "model.latent_dim=8", "task_args.preset=none", "optim.betas=[0.5,0.999]",
+             "train.batch_size=128"]
+RING_RUNS = [  # label, data, overrides
+    ("3 hidden layers of 192, 8-d noise, lr 1e-3", "ring", RING_DEEP),
+    ("the notes' `gan` (1 × 128, 100-d noise, lr 2e-4)", "ring", ["train.batch_size=128"]),
+    ("3 × 192 on Metz et al.'s ring (`ring?std=0.004`, σ/r = 1/100)", "ring?std=0.004", RING_DEEP),
+]
+
+
+def gan_digits(ctx: Ctx, ring_seeds: int) -> None:
+    """docs/gans.md, "Results": the three digits GANs (seed 0) and the ring table."""
+    rows = []
+    for name, model, epochs, overrides, marks in GAN_RUNS:
+        epochs = 2 if ctx.quick else epochs
+        run, wall = train(ctx, name, model, "digits", None, epochs, overrides)
+        m, log = run.metrics, epoch_rows(run)
+        rows.append({"name": name, "epochs": epochs, "steps": int(log[-1]["step"]), "wall_s": wall,
+                     **{k: m[f"test/{k}"] for k in ("fcd", "classifier_score", "mode_coverage", "fcd_real_floor",
+                                                     "classifier_score_real", "mode_coverage_real")},
+                     "valid_fcd": at_epochs(log, "valid/fcd", marks),
+                     "d_loss": {int(r["epoch"]): r["train/discriminator/loss"] for r in log}})
+    ctx.results["digits"] = rows
+    r0 = rows[0]
+    print(f"\nTest split: real-vs-real FCD floor {r0['fcd_real_floor']:.2f}, classifier score of real digits "
+          f"{r0['classifier_score_real']:.2f}, their mode coverage {r0['mode_coverage_real']:.1f}.\n")
+    print("| run | epochs (steps) | test FCD | classifier score | mode coverage | wall time |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['epochs']} ({r['steps']:,}) | {r['fcd']:.2f} | {r['classifier_score']:.2f} | "
+              f"{r['mode_coverage']:.1f} | {r['wall_s']:.0f} s |")
+    for r in rows:
+        fcd = ", ".join(f"{v:.3g} ({e})" for e, v in r["valid_fcd"].items())
+        d = r["d_loss"]
+        low = [e for e, v in d.items() if v < 0.05]
+        print(f"{r['name']}: validation FCD (epoch) {fcd}; D loss at epochs 10/20/40/last: "
+              + ", ".join(f"{d[e]:.3f}" for e in (10, 20, 40, max(d)) if e in d)
+              + (f"; D loss below 0.05 at epochs {low}" if low else ""))
+
+    ring = []
+    for i, (label, data, overrides) in enumerate(RING_RUNS):
+        run, wall = train(ctx, f"ring-{i}", "gan", data, None, 2 if ctx.quick else 40, overrides)
+        m = run.metrics
+        ring.append({"generator": label, "steps": int(epoch_rows(run)[-1]["step"]), "wall_s": wall,
+                     **{k: m[f"test/{k}"] for k in ("modes_covered", "high_quality", "fcd", "fcd_real_floor",
+                                                     "mode_coverage")}})
+    ctx.results["ring"] = ring
+    print("\n| generator | steps | modes covered | high-quality samples | FCD (floor) | classifier mode coverage |")
+    print("|---|---|---|---|---|---|")
+    for r in ring:
+        print(f"| {r['generator']} | {r['steps']:,} | {r['modes_covered']:.0f} / 8 | {100 * r['high_quality']:.0f}% | "
+              f"{r['fcd']:.2f} ({r['fcd_real_floor']:.2f}) | {r['mode_coverage']:.3f} |")
+
+    for depth in (3, 2):
+        if not ring_seeds:
+            break
+        overrides = [f"model.hidden=[{','.join(['192'] * depth)}]", *RING_DEEP[1:]]
+        study = seed_study("gan", "ring", None, seeds=ring_seeds, runs_dir=str(ctx.runs_dir), name=f"ring-depth{depth}",
+                           overrides=QUIET + overrides, overwrite=ctx.overwrite, epochs=2 if ctx.quick else 40)
+        modes = [int(m["test/modes_covered"]) for m in study["per_seed"]]
+        ctx.results[f"ring_depth{depth}_modes"] = modes
+        print(f"{depth} hidden layers of 192, seeds 0–{ring_seeds - 1}: modes covered at the last epoch {modes}")
+
+
+# -- docs/zoo/*.md: "Train it" -------------------------------------------------------------------------------
+ZOO = [("alexnet", 5), ("googlenet", 5), ("mobilenet_v1", 5), ("resnet20", 5), ("resnet18", 5), ("vgg11_bn", 5),
+       ("vit_tiny_patch2_8", 30)]
+
+
+def zoo_5_epochs(ctx: Ctx, models: list[str]) -> None:
+    """docs/zoo/*.md: one run of each page's first command on digits (seed 0, defaults, one thread)."""
+    print("| model | command | epochs run | test accuracy "
+          "| valid accuracy per epoch (first 0.82, epoch 23, last) | wall time |")
+    print("|---|---|---|---|---|---|")
+    for model, epochs in ZOO:
+        if model not in models:
+            continue
+        epochs = 1 if ctx.quick else epochs
+        run, wall = train(ctx, model, model, "digits", None, epochs)
+        log = epoch_rows(run)
+        valid = {int(r["epoch"]): r["valid/accuracy"] for r in log if "valid/accuracy" in r}
+        first = next((e for e, v in valid.items() if v >= 0.82), None)
+        row = {"model": model, "epochs_run": len(log), "best_epoch": run.summary.get("best_epoch"),
+               "test_accuracy": run.metrics["test/accuracy"], "wall_s": wall, "fit_s": run.summary.get("seconds"),
+               "valid_accuracy": valid}
+        ctx.results[model] = row
+        at23 = f"{valid[23]:.3f}" if 23 in valid else "—"
+        print(f"| {model} | `{command(model, 'digits', None, epochs, [])}` | {len(log)} (best {row['best_epoch']}) | "
+              f"{100 * row['test_accuracy']:.1f}% | first ≥ 0.82: {first}; epoch 23: {at23}; last "
+              f"{valid[max(valid)]:.3f} | {wall:.0f} s |", flush=True)
+
+
+# -- docs/autoencoder_uses.md -----------------------------------------------------------------------------------
+def write_transactions(path: Path) -> None:
+    """The page's synthetic ``tx.csv`` (1200 records, 36 planted frauds), by the page's own code."""
+    rng = np.random.default_rng(0)
+    mixing = rng.normal(size=(3, 8))
+    normal = rng.normal(size=(1164, 3)) @ mixing + 0.05 * rng.normal(size=(1164, 8))
+    fraud = rng.normal(size=(36, 8)) * normal.std(0)
+    x, y = np.concatenate([normal, fraud]), np.r_[np.zeros(1164, int), np.ones(36, int)]
+    order = rng.permutation(1200)
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["amount", *(f"v{j}" for j in range(1, 8)), "fraud"])
+        w.writerows([*(f"{v:.5f}" for v in x[i]), y[i]] for i in order)
+
+
+def autoencoder_uses(ctx: Ctx, long_denoise: bool) -> None:
+    """docs/autoencoder_uses.md: every command of the page, seed 0."""
+    q = ctx.quick
+    res = ctx.results
+    run, wall = train(ctx, "vae-digits", "vae", "digits", "reconstruct", 2 if q else 50)
+    res["vae"] = {k: v for k, v in run.metrics.items() if k.startswith("test/")} | {"wall_s": wall}
+    print("vae test metrics: " + ", ".join(f"{k} {v:.4f}" for k, v in res["vae"].items()))
+
+    print("\n| code size | `test/knn_code_accuracy` | `test/knn_pca_accuracy` | `test/knn_raw_accuracy` | test MSE |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    res["embed"] = {}
+    for size in (2, 8, 32):
+        run, wall = train(ctx, f"embed-{size}", "ae", "digits", "embed", 2 if q else 50, [f"model.code_size={size}"])
+        m = run.metrics
+        res["embed"][size] = {k: m[f"test/{k}"] for k in ("knn_code_accuracy", "knn_pca_accuracy",
+                                                            "knn_raw_accuracy", "mse")} | {"wall_s": wall}
+        e = res["embed"][size]
+        print(f"| {size} | {e['knn_code_accuracy']:.3f} | {e['knn_pca_accuracy']:.3f} | {e['knn_raw_accuracy']:.3f} "
+              f"| {e['mse']:.4f} |", flush=True)
+
+    keys = ("roc_auc", "average_precision", "precision", "recall", "f1")
+    res["anomaly"] = {}
+    for digit in range(2 if q else 10):
+        run, wall = train(ctx, f"anomaly-{digit}", "ae", "digits", "anomaly", 2 if q else 30,
+                          [f"task_args.anomaly_class={digit}"])
+        res["anomaly"][digit] = {k: run.metrics[f"test/{k}"] for k in keys} | {"wall_s": wall}
+    run, wall = train(ctx, "anomaly-0-f1", "ae", "digits", "anomaly", 2 if q else 30, ["task_args.threshold=f1"])
+    res["anomaly_f1"] = {k: run.metrics[f"test/{k}"] for k in keys}
+    bundle = api.load_run(run.dir).recipe.data if False else None  # noqa: F841 (the split counts come below)
+    from deepzoo.data import load_dataset
+
+    digits = load_dataset("digits", seed=0)
+    zeros = {s: int((getattr(digits, s).y == 0).sum()) for s in ("valid", "test")}
+    res["zeros"] = zeros
+    a = res["anomaly"]
+    print("\n| held-out digit | " + " | ".join(str(d) for d in a) + " |\n| --- |" + " --: |" * len(a))
+    print("| ROC-AUC | " + " | ".join(f"{v['roc_auc']:.3f}" for v in a.values()) + " |")
+    print("| average precision | " + " | ".join(f"{v['average_precision']:.3f}" for v in a.values()) + " |")
+    print(f"mean ROC-AUC {statistics.mean(v['roc_auc'] for v in a.values()):.3f}; digit 0 at the percentile "
+          f"threshold: precision {a[0]['precision']:.3f}, recall {a[0]['recall']:.3f} "
+          f"({round(a[0]['recall'] * zeros['test'])} of {zeros['test']} zeros); threshold=f1: precision "
+          f"{res['anomaly_f1']['precision']:.3f}, recall {res['anomaly_f1']['recall']:.3f}; zeros in the "
+          f"validation split of the full data: {zeros['valid']}")
+
+    tx = ctx.runs_dir / "tx.csv"
+    write_transactions(tx)
+    res["fraud"] = {}
+    for threshold in ("percentile", "f1"):
+        run, wall = train(ctx, f"fraud-{threshold}", "ae", f"csv:{tx}?target=fraud", "anomaly", 2 if q else 30,
+                          ["data.normalize=standard", "model.code_size=3", "model.hidden=[16]",
+                           f"task_args.threshold={threshold}"])
+        res["fraud"][threshold] = {k: run.metrics[f"test/{k}"] for k in keys}
+    fr = res["fraud"]
+    print(f"fraud table: ROC-AUC {fr['percentile']['roc_auc']:.3f}, average precision "
+          f"{fr['percentile']['average_precision']:.3f}; percentile: precision {fr['percentile']['precision']:.3f}, "
+          f"recall {fr['percentile']['recall']:.3f}; f1: precision {fr['f1']['precision']:.3f}, recall "
+          f"{fr['f1']['recall']:.3f}")
+
+    print("\n| q | `test/psnr_noisy` | `test/psnr_denoised` | gain |\n| ---: | ---: | ---: | ---: |")
+    res["denoise"] = {}
+    for level in ("0", "0.25", "0.5"):
+        run, wall = train(ctx, f"dae-q{level}", "denoising_ae", "digits", "denoise", 2 if q else 60,
+                          [f"model.noise_level={level}"])
+        noisy, den = run.metrics["test/psnr_noisy"], run.metrics["test/psnr_denoised"]
+        res["denoise"][level] = {"psnr_noisy": noisy, "psnr_denoised": den, "wall_s": wall}
+        gain = "—" if level == "0" else f"{den - noisy:+.2f} dB"
+        print(f"| {level} | {noisy:.2f} | {den:.2f} | {gain} |", flush=True)
+    if long_denoise:
+        for level in ("0", "0.5"):
+            run, wall = train(ctx, f"dae-q{level}-300", "denoising_ae", "digits", "denoise", 3 if q else 300,
+                              [f"model.noise_level={level}", "early_stop.patience=30"])
+            m = run.metrics
+            res["denoise"][f"{level}-300"] = {"psnr_noisy": m["test/psnr_noisy"],
+                                               "psnr_denoised": m["test/psnr_denoised"],
+                                               "epochs_run": len(epoch_rows(run)), "wall_s": wall}
+            print(f"q = {level}, --epochs 300 --set early_stop.patience=30: {m['test/psnr_noisy']:.2f} → "
+                  f"{m['test/psnr_denoised']:.2f} dB ({len(epoch_rows(run))} epochs run)")
+
+    run, wall = train(ctx, "colorize", "conv_ae", "sample-images?crop=32&count=1024", "colorize", 2 if q else 30)
+    c, g = run.metrics["test/psnr_colorized"], run.metrics["test/psnr_grayscale"]
+    res["colorize"] = {"psnr_colorized": c, "psnr_grayscale": g, "wall_s": wall}
+    print(f"colorize: test/psnr_colorized {c:.2f} dB, test/psnr_grayscale {g:.2f} dB, gain {c - g:.2f} dB")
+
+
+# -- the command line ---------------------------------------------------------------------------------------
+GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses"]
+THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1}  # the pages' "one thread per run"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("group", choices=GROUPS)
+    parser.add_argument("--runs-dir", default="runs/docs-figures")
+    parser.add_argument("--overwrite", action="store_true", help="replace the runs of an earlier call")
+    parser.add_argument("--threads", type=int, help="torch threads (default: the page's setting)")
+    parser.add_argument("--quick", action="store_true", help="a reduced run that checks the script, not the figures")
+    parser.add_argument("--models", nargs="+", default=[m for m, _ in ZOO], help="zoo-5-epochs: which models")
+    parser.add_argument("--ring-seeds", type=int, default=6, help="gan-digits: seeds of the ring depth study (0: skip)")
+    parser.add_argument("--long-denoise", action="store_true", help="autoencoder-uses: also the 300-epoch runs")
+    args = parser.parse_args()
+    threads = args.threads or THREADS.get(args.group)
+    if threads:
+        torch.set_num_threads(threads)
+    ctx = Ctx(Path(args.runs_dir) / args.group, args.overwrite, args.quick)
+    ctx.runs_dir.mkdir(parents=True, exist_ok=True)
+    quick = " (--quick: not the docs' figures)" if args.quick else ""
+    print(f"{args.group}: {machine()}; runs in {ctx.runs_dir}{quick}")
+    started = time.perf_counter()
+    if args.group == "mnist1d-seeds":
+        mnist1d_seeds(ctx)
+    elif args.group == "ssl-tables":
+        ssl_tables(ctx)
+    elif args.group == "gan-digits":
+        gan_digits(ctx, 1 if args.quick and args.ring_seeds else args.ring_seeds)
+    elif args.group == "zoo-5-epochs":
+        zoo_5_epochs(ctx, args.models)
+    else:
+        autoencoder_uses(ctx, args.long_denoise)
+    elapsed = time.perf_counter() - started
+    ctx.results["meta"] = {"machine": machine(), "seconds": round(elapsed, 1), "quick": args.quick,
+                           "date": time.strftime("%Y-%m-%d")}
+    Path(f"{ctx.runs_dir}.json").write_text(json.dumps(ctx.results, indent=2, default=str))
+    print(f"\n{args.group}: {elapsed / 60:.1f} min; {machine()}; numbers in {ctx.runs_dir}.json")
+
+
+if __name__ == "__main__":
+    main()
