@@ -50,7 +50,7 @@ suite() {  # the tests in tests/gpu on the device, their log and durations kept 
     local limit
     limit=$(python3 -c "print(max(5, int($1 * $scale)))")
     echo "== gpu_suite (limit ${limit} s)"
-    DEEPZOO_GPU_TESTS_DEVICE="$device" timeout "$limit" "$py" -m pytest tests/gpu -p no:cacheprovider -q \
+    DEEPZOO_GPU_TESTS_DEVICE="$device" timeout "$limit" "$py" -m pytest tests/gpu -p no:cacheprovider \
         -rfEs --durations=0 > "$logs/gpu_suite.log" 2>&1
     echo "exit status $?" >> "$logs/gpu_suite.log"
     tail -n 25 "$logs/gpu_suite.log"
