@@ -89,13 +89,20 @@ class Recipe:
     # -- data -----------------------------------------------------------------------------------
     def loader(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
                rank: int = 0, world_size: int = 1) -> Iterable:
-        """Batches of one split; the default batches tensors (resident on the device when they fit)."""
+        """Batches of one split; the default batches tensors (resident on the device when they fit).
+
+        A shuffled (training) split whose last batch would hold a single item drops it when the model
+        has batch-norm layers: batch norm cannot normalise one item (PyTorch raises on a 1×1 map) and
+        its statistics from one item are noise. That one item per epoch is the only one left out."""
         data = self.data.splits()[split]
         if data is None or len(data) == 0:
             return []
+        per_rank = -(-len(data) // world_size)
+        drop_last = (shuffle and per_rank > batch_size and per_rank % batch_size == 1
+                     and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules()))
         return make_loader(data, batch_size, self.device, shuffle=shuffle, seed=seed,
                            resident=self.config.data.resident, num_workers=self.config.data.num_workers,
-                           rank=rank, world_size=world_size)
+                           rank=rank, world_size=world_size, drop_last=drop_last)
 
     def transfer(self, batch: Any) -> Any:
         """Move a batch to the device (a no-op for device-resident batches)."""
