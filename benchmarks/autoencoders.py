@@ -47,8 +47,8 @@ from torch.utils.data import DataLoader, TensorDataset
 from deepzoo import api
 from deepzoo.data import load_dataset
 from deepzoo.engine import fit
-from deepzoo.engine.runtime import seed_everything
 from deepzoo.recipes.autoencoder import ADAM_DEFAULTS
+from deepzoo.runtime import seed_everything
 
 VARIANTS = ["ae", "sparse_ae", "denoising_ae", "contractive_ae", "conv_ae", "vae", "aae"]
 BATCH = 64

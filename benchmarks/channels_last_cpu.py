@@ -31,8 +31,8 @@ import torch.nn.functional as F
 
 from deepzoo import api
 from deepzoo.engine import fit
-from deepzoo.engine.runtime import seed_everything
 from deepzoo.models import accepted_kwargs, create_model
+from deepzoo.runtime import seed_everything
 
 # name -> (batch shape, label); image sizes are the ones these models are trained at in the docs
 CASES = {

@@ -90,7 +90,7 @@ class SimCLRNet(nn.Module):
     def __init__(self, shape, mean, std):
         super().__init__()
         self.encoder = api.create_model("cnn", in_chans=shape[0], input_shape=shape, width=WIDTH, num_classes=1)
-        self.encoder.reset_head(0)
+        self.encoder.reset_classifier(0)
         d = self.encoder.num_features
         self.projection = nn.Sequential(nn.Linear(d, d), nn.ReLU(), nn.Linear(d, 128))
         view = (1, -1) + (1,) * (len(shape) - 1)

@@ -62,9 +62,9 @@ from torch.utils.data import DataLoader, TensorDataset
 from deepzoo import api
 from deepzoo.data import load_dataset
 from deepzoo.engine import StopTraining, fit
-from deepzoo.engine.runtime import seed_everything
 from deepzoo.models import accepted_kwargs, create_model
 from deepzoo.recipes.supervised import data_kwargs
+from deepzoo.runtime import seed_everything
 
 QUIET = ["train.checkpoint=false", "train.tensorboard=false", "train.plots=false", "train.progress=false",
          "early_stop.enabled=false"]

@@ -54,8 +54,8 @@ from torch import nn
 from deepzoo import api
 from deepzoo.data.bundle import DataBundle, DatasetMeta, TensorSplit
 from deepzoo.engine import fit
-from deepzoo.engine.runtime import seed_everything
 from deepzoo.models import accepted_kwargs, create_model
+from deepzoo.runtime import seed_everything
 
 # name: (input size, GPU batch, torchvision constructor or None, timm model or None, classes)
 MODELS: dict[str, tuple[int, int, str | None, str | None, int]] = {

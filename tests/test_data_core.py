@@ -9,8 +9,8 @@ import torch
 
 from deepzoo.data import RawData, build_bundle, load_dataset, parse_spec
 from deepzoo.data.batching import DeviceLoader
+from deepzoo.data.targets import infer_task
 from deepzoo.errors import DataError
-from deepzoo.tasks import infer_task
 
 
 @pytest.mark.parametrize("name, task, shape, sizes", [

@@ -191,16 +191,20 @@ def test_graph_readout_is_invariant_to_node_order():
     torch.testing.assert_close(model(x[perm], torch.argsort(perm)[EDGES]), model(x, EDGES))
 
 
-def test_reset_head_keeps_the_layers_and_changes_the_outputs():
+def test_reset_classifier_keeps_the_layers_and_changes_the_outputs():
     x, _ = graph(5)
     model = GNN(5, 3, hidden=(8,)).eval()
     features = model.forward_features(x, EDGES)
-    model.reset_head(4)
+    model.reset_classifier(4)
     assert model(x, EDGES).shape == (N, 4)
+    assert model.get_classifier() is model.head and model.head.out_features == 4
     torch.testing.assert_close(model.forward_features(x, EDGES), features)
+    model.reset_classifier(0)  # no head: the node embeddings are the output
+    torch.testing.assert_close(model(x, EDGES), features)
     conv_head = GNN(5, 3, hidden=(8,), conv="gcn", head="conv")
-    conv_head.reset_head(2)
+    conv_head.reset_classifier(2)
     assert conv_head(x, EDGES).shape == (N, 2)
+    assert conv_head.get_classifier() is conv_head.output_conv  # the graph layer that makes the logits
 
 
 def test_gnn_rejects_options_that_do_not_fit():

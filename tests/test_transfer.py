@@ -18,7 +18,7 @@ from safetensors.torch import load_file
 from deepzoo import api
 from deepzoo.cli import main
 from deepzoo.config import RunConfig
-from deepzoo.engine.runtime import seed_everything
+from deepzoo.runtime import seed_everything
 from tests.conftest import QUIET
 
 TINY = QUIET + ["model.width=8", "train.checkpoint=false"]

@@ -41,12 +41,12 @@ def test_small_inputs_give_one_logit_per_class(name, shape):
 
 
 @pytest.mark.parametrize("name", ZOO)
-def test_forward_features_width_is_num_features_and_reset_head(name):
+def test_pre_logits_width_is_num_features_and_reset_classifier(name):
     model = build_on_meta(name).eval()
     shape = model_entry(name).meta["input_size"]
     x = torch.zeros(1, *shape, device="meta")
-    assert model.forward_features(x).shape == (1, model.num_features)
-    model.reset_head(5)
+    assert model.forward_head(model.forward_features(x), pre_logits=True).shape == (1, model.num_features)
+    model.reset_classifier(5)
     assert model(x).shape == (1, 5)
 
 
@@ -110,7 +110,7 @@ def test_googlenet_aux_outputs_in_training_and_logits_in_eval():
     assert AUX_LOSS_WEIGHT == 0.3
     torch.testing.assert_close(out.loss(F.cross_entropy, y), expected)
     assert model.eval()(x).shape == (2, 3)
-    model.reset_head(5)  # the auxiliary classifiers follow the new class count
+    model.reset_classifier(5)  # the auxiliary classifiers follow the new class count
     assert [t.shape for t in model.train()(x)] == [(2, 5)] * 3
 
 

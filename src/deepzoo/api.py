@@ -15,6 +15,7 @@ import torch
 
 from .config import RunConfig, apply_overrides, flat_config, set_value
 from .data import DataBundle, DatasetMeta, load_dataset
+from .data.targets import SUPERVISED_TASKS
 from .errors import ConfigError, Interrupted, one_line
 from .files import write_text_atomic
 from .models import create_model, model_entry
@@ -30,7 +31,6 @@ from .run import (
     resumable_run_folder,
     runs_root,
 )
-from .tasks import SUPERVISED_TASKS
 
 __all__ = ["build_config", "create_model", "evaluate", "load_dataset", "load_run", "predict", "train"]
 
@@ -148,7 +148,7 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
     ``callbacks`` are called as ``callback(epoch, row)`` after every epoch (see :func:`deepzoo.engine.fit`).
     """
     from .engine import fit
-    from .engine.runtime import init_distributed, seed_everything
+    from .runtime import init_distributed, seed_everything
 
     main = init_distributed().is_main
     folder, notes = None, []
@@ -233,7 +233,7 @@ def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) ->
     """
     from safetensors.torch import load_model
 
-    from .engine.runtime import choose_device, init_distributed
+    from .runtime import choose_device, init_distributed
 
     run_dir = resolve_run_dir(run, runs_dir)
     cfg = RunConfig.load(run_dir / "config.yaml")

@@ -11,8 +11,8 @@ import torch
 from sklearn.model_selection import train_test_split
 
 from ..errors import DataError
-from ..tasks.inference import SUPERVISED_TASKS, check_task_targets, infer_task
 from .bundle import DataBundle, DatasetMeta, TensorSplit
+from .targets import SUPERVISED_TASKS, check_task_targets, infer_task
 
 NORMALIZE_MODES = ("standard", "none", "symmetric")
 

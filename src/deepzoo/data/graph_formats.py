@@ -21,7 +21,6 @@ import numpy as np
 import torch
 
 from ..errors import DataError
-from ..tasks.inference import infer_task
 from . import FORMATS
 from .bundle import DataBundle
 from .formats_common import choice_option, existing_dir, existing_file, quote
@@ -36,6 +35,7 @@ from .graphs import (
     random_node_masks,
     reject_unknown,
 )
+from .targets import infer_task
 
 SPLIT_NAMES = ("train", "valid", "test")
 

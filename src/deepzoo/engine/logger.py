@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 from ..files import atomic_path
-from ..report.plots import plot_curves
 
 #: the curves are redrawn at most this often while training (a matplotlib figure costs ~0.1 s, more
 #: than a whole epoch of a small model) and always once more when the run ends
@@ -61,7 +60,10 @@ class RunLogger:
             self.redraw()
 
     def redraw(self) -> None:
-        """Draw ``plots/curves.png`` from the history so far."""
+        """Draw ``plots/curves.png`` from the history so far (matplotlib is imported here, on the first
+        plot, so that importing the engine does not load it)."""
+        from ..report.plots import plot_curves
+
         plot_curves(self.history, self.run_dir / "plots" / "curves.png")
         self.last_plot, self.plotted_rows = time.monotonic(), len(self.history)
 

@@ -18,17 +18,20 @@ from ..errors import ConfigError
 from ..registry import Registry
 
 MODELS = Registry("model")
-_loaded = False
+#: families whose module imports a heavy library (PyTorch Geometric, and with it a deprecation warning
+#: from torch.jit): imported only when a name is not found in the others, so a CSV or image run never
+#: loads them
+DEFERRED_FAMILIES = ("gnn",)
+_loaded: set[str] = set()
 
 
-def _load_families() -> None:
-    """Import every module of this package so that their ``@MODELS.register`` decorators run."""
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
+def _load_families(deferred: bool = False) -> None:
+    """Import the modules of this package so that their ``@MODELS.register`` decorators run: every
+    module but :data:`DEFERRED_FAMILIES`, and those too when ``deferred``."""
     for info in pkgutil.iter_modules(__path__):
-        if not info.name.startswith("_"):
+        wanted = not info.name.startswith("_") and (deferred or info.name not in DEFERRED_FAMILIES)
+        if wanted and info.name not in _loaded:
+            _loaded.add(info.name)
             importlib.import_module(f"{__name__}.{info.name}")
 
 
@@ -40,12 +43,14 @@ def register_model(name: str | None = None, **meta: Any):
 def model_entry(name: str):
     """The registry entry of ``name`` (factory and metadata); unknown names list close matches."""
     _load_families()
+    if name not in MODELS:
+        _load_families(deferred=True)
     return MODELS.get(name)
 
 
 def list_models() -> list[str]:
     """Every registered model name, sorted."""
-    _load_families()
+    _load_families(deferred=True)
     return MODELS.names()
 
 
@@ -83,5 +88,5 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
     if weights is not None:
         from ._weights import load_weights
 
-        load_weights(model, weights, reset_head="num_classes" in kwargs)
+        load_weights(model, weights, reset_classifier="num_classes" in kwargs)
     return model

@@ -5,11 +5,12 @@ model may define ``convert_state_dict(state) -> state`` to map another project's
 (torchvision's) to its own.
 
 A file loads only when every tensor of the model is in it with the model's shape and it holds nothing
-else. The one exception is transfer learning (``reset_head=True``): the classifier — the tensors under
-the model's ``classifier_prefixes``, ``head.`` by default — may be absent or of another class count, and
-is then left freshly initialised. Anything else that is missing, unexpected or of another shape is a
-one-line error naming the first few, so a half-loaded model can never train as if it were pretrained
-(PyTorch's ``strict=False`` and timm's ``pretrained_strict=False`` load what fits silently).
+else. The one exception is transfer learning (``reset_classifier=True``): the classifier — the tensors
+under the model's ``classifier_prefixes``, ``head.`` by default (GoogLeNet adds its auxiliary
+classifiers' last layers) — may be absent or of another class count, and is then left freshly
+initialised. Anything else that is missing, unexpected or of another shape is a one-line error naming
+the first few, so a half-loaded model can never train as if it were pretrained (PyTorch's
+``strict=False`` and timm's ``pretrained_strict=False`` load what fits silently).
 """
 
 from __future__ import annotations
@@ -89,15 +90,16 @@ def shape_reason(file_shape: torch.Size, own_shape: torch.Size) -> str:
     return ""
 
 
-def load_weights(model: nn.Module, path: str | Path, reset_head: bool = False) -> LoadedWeights:
+def load_weights(model: nn.Module, path: str | Path, reset_classifier: bool = False) -> LoadedWeights:
     """Load the state dict at ``path`` into ``model`` (through ``model.convert_state_dict`` if any),
-    completely or not at all; with ``reset_head`` the classifier may differ (see the module docstring)."""
+    completely or not at all; with ``reset_classifier`` the classifier may differ (see the module
+    docstring)."""
     state = read_state_dict(path)
     convert = getattr(model, "convert_state_dict", None)
     if convert is not None:
         state = convert(state)
     own = model.state_dict()
-    head = tuple(getattr(model, "classifier_prefixes", ("head.",))) if reset_head else ()
+    head = tuple(getattr(model, "classifier_prefixes", ("head.",))) if reset_classifier else ()
     is_head = (lambda k: k.startswith(head)) if head else (lambda k: False)
     shapes = [k for k, v in state.items() if k in own and own[k].shape != v.shape and not is_head(k)]
     missing = [k for k in own if k not in state and not is_head(k)]

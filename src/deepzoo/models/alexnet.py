@@ -80,7 +80,14 @@ class AlexNet(Classifier):
         self.head = nn.Linear(4096, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+        """The last conv block's map (N, 256, H', W') (256 in both variants), before the adaptive pool."""
+        return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Adaptive average pool, flatten, the two hidden fully connected layers (their 4096 outputs are
+        the pre-logits vector of ``num_features`` = 4096), then the last linear layer."""
+        x = self.classifier(torch.flatten(self.avgpool(x), 1))
+        return x if pre_logits else self.head(x)
 
     def convert_state_dict(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map a torchvision AlexNet state dict: its last linear layer ``classifier.6.*`` is ``head.*``."""

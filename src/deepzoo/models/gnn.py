@@ -17,11 +17,19 @@ modules are PyG's own) and reads like the maths: :meth:`MessagePassingLayer.mess
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.nn import (
+
+# PyTorch Geometric 2.x scripts a few helpers with torch.jit.script at import time, which torch ≥ 2.10
+# answers with a FutureWarning on every run; nothing here can change that, so that one message, raised
+# by torch.jit, is silenced (any other warning still shows).
+warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning,
+                        module=r"torch\.jit\._script")
+
+from torch_geometric.nn import (  # noqa: E402
     GCNConv,
     GINConv,
     MessagePassing,
@@ -30,12 +38,12 @@ from torch_geometric.nn import (
     global_max_pool,
     global_mean_pool,
 )
-from torch_geometric.nn.aggr import MultiAggregation
-from torch_geometric.nn.resolver import activation_resolver
+from torch_geometric.nn.aggr import MultiAggregation  # noqa: E402
+from torch_geometric.nn.resolver import activation_resolver  # noqa: E402
 
-from ..errors import ConfigError
-from . import register_model
-from ._base import Classifier
+from ..errors import ConfigError  # noqa: E402
+from . import register_model  # noqa: E402
+from ._base import Classifier  # noqa: E402
 
 MAP_KINDS = ("affine", "mlp", "identity")
 UPDATES = ("add", "concat")
@@ -328,29 +336,38 @@ class GNN(Classifier):
         )
         self.readout = READOUTS[readout] if level == "graph" else None
         self.num_features = widths[-1]
-        self.reset_head(num_classes)
+        self.reset_classifier(num_classes)
 
     def _output_conv(self, in_channels: int, num_outputs: int) -> nn.Module:
         """The last graph layer of a ``head="conv"`` model: no activation, dropout, norm or residual."""
         conv, _, _, _, aggr, mp_options = self._layer_options
         return graph_layer(conv, in_channels, num_outputs, None, 0.0, None, False, aggr, mp_options)
 
-    def reset_head(self, num_outputs: int) -> None:
-        """A fresh head with ``num_outputs`` outputs (0: none). ``head="conv"`` replaces the output layer."""
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """A fresh head with ``num_classes`` outputs (0: none, the embeddings are the output);
+        ``head="conv"`` replaces the output graph layer. ``global_pool`` (timm's argument) must be None:
+        the graph readout is the constructor's ``readout``."""
+        if global_pool is not None:
+            raise ConfigError(f"GNN.reset_classifier: global_pool={global_pool!r} is not supported "
+                              "(choose the graph readout with readout=)")
         device = next(self.parameters(), torch.empty(0)).device
         if self.head_kind == "conv":
-            if not num_outputs:
-                raise ConfigError("head='conv' needs num_outputs > 0 (its last graph layer makes the logits)")
-            self.output_conv = self._output_conv(self.num_features, num_outputs).to(device)
+            if not num_classes:
+                raise ConfigError("head='conv' needs num_classes > 0 (its last graph layer makes the logits)")
+            self.output_conv = self._output_conv(self.num_features, num_classes).to(device)
             self.head = nn.Identity()
-        elif not num_outputs:
+        elif not num_classes:
             self.head = nn.Identity()
         elif self.level == "node":
-            self.head = nn.Linear(self.num_features, num_outputs).to(device)
+            self.head = nn.Linear(self.num_features, num_classes).to(device)
         else:
             width = self.num_features
             self.head = nn.Sequential(nn.Linear(width, width), activation(self.act_name),
-                                      nn.Dropout(self.dropout_p), nn.Linear(width, num_outputs)).to(device)
+                                      nn.Dropout(self.dropout_p), nn.Linear(width, num_classes)).to(device)
+
+    def get_classifier(self) -> nn.Module:
+        """The layer that makes the outputs: the head, or the output graph layer for ``head="conv"``."""
+        return self.output_conv if self.head_kind == "conv" else self.head
 
     def forward_features(self, x: Tensor, edge_index: Tensor, edge_attr: Tensor | None = None,
                          batch: Tensor | None = None) -> Tensor:

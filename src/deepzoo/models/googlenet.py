@@ -183,7 +183,7 @@ class GoogLeNet(Classifier):
 
     def _trunk(self, x: torch.Tensor,
                with_aux: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
-        """Pooled features, and the auxiliary logits when ``with_aux`` (else None)."""
+        """Inception 5b's map (unpooled), and the auxiliary logits when ``with_aux`` (else None)."""
         x = self.maxpool2(self.lrn2(self.conv3(self.conv2(self.lrn1(self.maxpool1(self.conv1(x)))))))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
@@ -192,23 +192,28 @@ class GoogLeNet(Classifier):
         aux2 = self.aux2(x) if with_aux else None
         x = self.maxpool4(self.inception4e(x))
         x = self.inception5b(self.inception5a(x))
-        return torch.flatten(self.avgpool(x), 1), aux1, aux2
+        return x, aux1, aux2
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """Inception 5b's map (N, 1024, h, w), 7×7 at 224 px, before the average pool (no auxiliary
+        classifiers)."""
         return self._trunk(x, with_aux=False)[0]
 
-    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
-        """Dropout then the linear classifier (Table 1's last two rows)."""
-        return self.head(self.dropout(features))
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pool and dropout (the pre-logits vector, as timm returns it), then the linear
+        classifier (Table 1's last rows)."""
+        x = self.dropout(torch.flatten(self.avgpool(x), 1))
+        return x if pre_logits else self.head(x)
 
-    def reset_head(self, num_outputs: int) -> None:
-        """New head with ``num_outputs`` outputs; the auxiliary classifiers get new last layers too
-        (or are removed with ``num_outputs=0``, which leaves features only)."""
-        super().reset_head(num_outputs)
+    def reset_classifier(self, num_classes: int, global_pool: str | None = None) -> None:
+        """New final layer with ``num_classes`` outputs; the auxiliary classifiers get new last layers too
+        (or are removed with ``num_classes=0``, which leaves the pre-logits only)."""
+        super().reset_classifier(num_classes, global_pool)
         for name in ("aux1", "aux2"):
             aux = getattr(self, name)
-            if aux is not None and num_outputs:
-                aux.fc2 = nn.Linear(aux.fc2.in_features, num_outputs).to(aux.fc2.weight.device)
+            if aux is not None and num_classes:
+                old = aux.fc2.weight
+                aux.fc2 = nn.Linear(aux.fc2.in_features, num_classes, device=old.device, dtype=old.dtype)
             elif aux is not None:
                 setattr(self, name, None)
 

@@ -27,7 +27,9 @@ class MLP(Classifier):
     """Flatten → [Linear → (BatchNorm) → activation → (Dropout)] × len(hidden) → Linear head.
 
     The hidden stack is the feature extractor (``num_features`` = last hidden width), so the MLP
-    shares the zoo's classifier interface and transfer-learning path.
+    shares the zoo's classifier interface and transfer-learning path. There is no spatial map to pool:
+    :meth:`forward_features` returns the last hidden layer (N, num_features), which is also the
+    pre-logits vector.
     """
 
     def __init__(self, input_shape: Sequence[int] = (2,), num_classes: int = 2, hidden: Sequence[int] = (64, 64),
@@ -50,6 +52,7 @@ class MLP(Classifier):
         self.head = nn.Linear(width, num_classes) if num_classes else nn.Identity()
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last hidden layer's activations (N, num_features) of flattened inputs."""
         return self.features(x)
 
 
@@ -78,6 +81,7 @@ class Linear(Classifier):
                 self.head.bias.fill_(bias_init)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The flattened inputs (N, num_features): a linear model has no hidden features."""
         return self.flatten(x)
 
 

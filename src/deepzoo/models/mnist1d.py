@@ -19,7 +19,12 @@ from ._base import Classifier
 
 
 class MNIST1DCNN(Classifier):
-    """conv 25@5/2 → ReLU → conv 25@3/2 → ReLU → conv 25@3/2 → ReLU → flatten → linear head."""
+    """conv 25@5/2 → ReLU → conv 25@3/2 → ReLU → conv 25@3/2 → ReLU → flatten → linear head.
+
+    :meth:`forward_features` is the last conv's map (N, ``channels``, L') (L' = 5 for 40 samples);
+    :meth:`forward_head` flattens it — the pre-logits vector of ``num_features`` = channels·L' — and
+    applies the linear layer.
+    """
 
     def __init__(self, in_chans: int = 1, num_classes: int = 10, input_shape: Sequence[int] = (1, 40),
                  channels: int = 25):
@@ -28,14 +33,19 @@ class MNIST1DCNN(Classifier):
             nn.Conv1d(in_chans, channels, 5, stride=2, padding=1), nn.ReLU(),
             nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),
             nn.Conv1d(channels, channels, 3, stride=2, padding=1), nn.ReLU(),
-            nn.Flatten(),
         )
         with torch.no_grad():
-            self.num_features = self.features(torch.zeros(1, in_chans, input_shape[-1])).shape[1]
+            self.num_features = self.features(torch.zeros(1, in_chans, input_shape[-1])).flatten(1).shape[1]
         self.head = nn.Linear(self.num_features, num_classes)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last conv's map (N, channels, L'), before flattening."""
         return self.features(x)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Flatten the map (no pooling: positions matter on MNIST-1D), then the linear layer."""
+        x = torch.flatten(x, 1)
+        return x if pre_logits else self.head(x)
 
 
 @register_model("mnist1d_cnn", family="lenet", task="multiclass", input_size=(1, 40),

@@ -79,7 +79,13 @@ class MobileNetV1(Classifier):
                 nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.pool(self.blocks(self.stem(x))), 1)
+        """The last separable block's map (N, num_features, h, w), 7×7 at 224 px, before pooling."""
+        return self.blocks(self.stem(x))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (the pre-logits vector), then the linear layer (Howard et al. Table 1)."""
+        x = torch.flatten(self.pool(x), 1)
+        return x if pre_logits else self.head(x)
 
 
 @register_model("mobilenet_v1", family="mobilenet", paper=HOWARD_2017, task="multiclass",

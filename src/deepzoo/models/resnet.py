@@ -145,15 +145,17 @@ class ResNet(Classifier):
         self.head = nn.Linear(channels, num_classes) if num_classes else nn.Identity()
         _init_resnet(self)
 
-    def forward_stages(self, x: torch.Tensor) -> torch.Tensor:
-        """The last stage's feature map (N, num_features, H/reduction, W/reduction), before pooling."""
+    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The last stage's feature map (N, num_features, ⌈H/reduction⌉, ⌈W/reduction⌉), before pooling."""
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         for name in self.stage_names:
             x = getattr(self, name)(x)
         return x
 
-    def forward_features(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.flatten(self.avgpool(self.forward_stages(x)), 1)
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (the pre-logits vector), then the linear layer."""
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.head(x)
 
     def convert_state_dict(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map a torchvision ResNet state dict to this module: only ``fc.*`` is renamed ``head.*``."""
@@ -253,9 +255,14 @@ class CifarResNet(Classifier):
         _init_resnet(self)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The third stage's map (N, 64, H/4, W/4) — 8×8 on CIFAR — before pooling."""
         x = self.relu(self.bn1(self.conv1(x)))
-        x = self.layer3(self.layer2(self.layer1(x)))
-        return torch.flatten(self.avgpool(x), 1)
+        return self.layer3(self.layer2(self.layer1(x)))
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """Global average pooling (the pre-logits vector), then the linear layer (He et al. §4.2)."""
+        x = torch.flatten(self.avgpool(x), 1)
+        return x if pre_logits else self.head(x)
 
 
 def _cifar_meta(params: float, error: float) -> dict:

@@ -134,9 +134,16 @@ class VisionTransformer(Classifier):
         nn.init.zeros_(self.head.bias)
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
+        """The encoder's output tokens (N, 1 + grid_tokens, width) after the final layer norm, the class
+        token first (as timm's VisionTransformer returns them)."""
         tokens = self.conv_proj(x).flatten(2).transpose(1, 2)
         tokens = torch.cat([self.class_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
-        return self.encoder(tokens)[:, 0]
+        return self.encoder(tokens)
+
+    def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
+        """The class token's state (Eq. 4: the pre-logits vector), then the linear head."""
+        x = x[:, 0]
+        return x if pre_logits else self.head(x)
 
     def convert_state_dict(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """Map a torchvision ViT state dict: ``heads.head.*`` becomes ``head.*``."""
@@ -235,7 +242,7 @@ class HybridEmbedding(nn.Module):
         self.proj = nn.Conv2d(backbone.num_features, width, 1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.proj(self.backbone.forward_stages(x))
+        return self.proj(self.backbone.forward_features(x))
 
 
 @register_model("vit_hybrid_r50", **_meta(summary="ResNet-50 stages 1-3 (3, 4, 9 blocks) + ViT-B encoder"))

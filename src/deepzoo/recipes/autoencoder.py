@@ -33,7 +33,6 @@ from typing import Any
 
 import torch
 from torch import nn
-from torchmetrics.functional.image import peak_signal_noise_ratio
 
 from ..config import RunConfig
 from ..data import DataBundle, DatasetMeta
@@ -62,15 +61,6 @@ def autoencoder_names() -> list[str]:
 def per_item_mse(output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error over the components of each item: (N,)."""
     return (output.float() - target.float()).square().flatten(1).mean(1)
-
-
-def psnr(output: torch.Tensor, target: torch.Tensor, data_range: float) -> float:
-    """Peak signal-to-noise ratio 10·log10(range² / MSE), computed per image and averaged (the usual
-    image-restoration convention). Outputs are not clamped, so a noisy input outside the range counts
-    fully; an exact copy is capped at 100 dB instead of infinity."""
-    per_image = peak_signal_noise_ratio(output.float(), target.float(), data_range=data_range,
-                                        reduction="none", dim=tuple(range(1, target.dim())))
-    return float(per_image.clamp(max=100.0).mean())
 
 
 def data_span(meta: DatasetMeta, reference: torch.Tensor) -> float:

@@ -25,7 +25,8 @@ from ..config import RunConfig
 from ..data import DataBundle, DatasetMeta
 from ..errors import ConfigError
 from ..models import accepted_kwargs
-from .autoencoder import EVAL_NOISE_OFFSET, AutoencoderRecipe, data_span, psnr
+from ..report.image_metrics import psnr
+from .autoencoder import EVAL_NOISE_OFFSET, AutoencoderRecipe, data_span
 from .base import TASKS
 
 CLASSIFIED = ("binary", "multiclass")
@@ -281,8 +282,8 @@ class DenoiseRecipe(AutoencoderRecipe):
         noisy = self.model.corrupt(clean, self.fresh_generator(EVAL_NOISE_OFFSET))
         denoised = self.map_batches(self.model.reconstruct, noisy)
         span = data_span(self.data.meta, clean)
-        metrics["test/psnr_noisy"] = psnr(noisy, clean, span)
-        metrics["test/psnr_denoised"] = psnr(denoised, clean, span)
+        metrics["test/psnr_noisy"] = float(psnr(noisy, clean, span).mean())
+        metrics["test/psnr_denoised"] = float(psnr(denoised, clean, span).mean())
         plots = _plots(self, run_dir)
         if plots is not None:
             from ..report.autoencoder import filters_figure, first_layer_filters
@@ -355,8 +356,8 @@ class ColorizeRecipe(AutoencoderRecipe):
         colour = self.data.test.x.to(self.device)
         gray = luma(colour)
         span = data_span(self.data.meta, colour)
-        metrics["test/psnr_colorized"] = psnr(self.map_batches(self.colorize, gray), colour, span)
-        metrics["test/psnr_grayscale"] = psnr(gray.expand_as(colour), colour, span)
+        metrics["test/psnr_colorized"] = float(psnr(self.map_batches(self.colorize, gray), colour, span).mean())
+        metrics["test/psnr_grayscale"] = float(psnr(gray.expand_as(colour), colour, span).mean())
         return metrics
 
 

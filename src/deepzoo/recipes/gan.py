@@ -148,7 +148,7 @@ def rng_preserved():
     """Restore every global RNG state (python, numpy, torch, CUDA) after the block: work done at an
     epoch end (training or loading the judge classifier) then leaves the run's random stream as it
     was, so a resumed run — which loads the judge at another epoch — draws the same numbers."""
-    from ..engine.runtime import rng_state, set_rng_state
+    from ..runtime import rng_state, set_rng_state
 
     state = rng_state()
     try:
@@ -310,7 +310,7 @@ def images_per_second(pair: AdversarialPair, real: torch.Tensor, precision: str,
                       warmup: int = 3) -> float:
     """Training speed of one D step and one G step per batch, on a copy of ``pair`` (its weights stay
     untouched) with its own noise generator (the global RNG stays untouched)."""
-    from ..engine.runtime import autocast
+    from ..runtime import autocast
 
     model = copy.deepcopy(pair)
     if real.dim() == 4 and real.is_cuda:

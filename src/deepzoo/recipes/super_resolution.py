@@ -179,7 +179,7 @@ class SuperResolutionRecipe(AdversarialRecipe):
     @torch.no_grad()
     def evaluate(self, loader, split: str) -> dict[str, float]:
         """Pixel MSE (``loss``, [−1, 1] units), PSNR and SSIM on Y of SR and of bicubic upsampling."""
-        from ..report.gan_metrics import psnr_y, ssim_y
+        from ..report.image_metrics import psnr_y, ssim_y
 
         sums: dict[str, torch.Tensor] = {}
         count = 0

@@ -81,7 +81,7 @@ class SupervisedRecipe(Recipe):
         """Load local weights completely; only the head may be re-initialised (another class count)."""
         from ..models._weights import load_weights
 
-        self.log_lines.append(load_weights(model, path, reset_head=True).describe(path))
+        self.log_lines.append(load_weights(model, path, reset_classifier=True).describe(path))
 
     def _freeze(self, model: nn.Module, what: str) -> None:
         """``backbone``: only the head trains; frozen batch norms keep their statistics (eval mode)."""

@@ -4,8 +4,9 @@
 plays the role Inception v3 plays in FID and the Inception Score:
 
 - the **Fréchet Classifier Distance** (FCD) between Gaussians fitted to its penultimate features
-  (``forward_features``) of generated and real items — the Fréchet (2-Wasserstein) distance of
-  Dowson & Landau 1982 used by FID (Heusel et al. 2017, Eq. 6);
+  (the pre-logits vector, ``forward_head(forward_features(x), pre_logits=True)``) of generated and real
+  items — the Fréchet (2-Wasserstein) distance of Dowson & Landau 1982 used by FID (Heusel et al. 2017,
+  Eq. 6);
 - the **classifier score**, exp(E_x KL(p(y|x) ‖ p(y))) — the Inception Score of Salimans et al. 2016
   (§4) with this classifier: K for confident, evenly spread predictions over K classes, 1 for one class;
 - the **class histogram** of generated items and the **mode coverage**, the fraction of classes that
@@ -15,12 +16,8 @@ These numbers are *not* comparable with published FIDs or Inception Scores: anot
 features, other sample counts. Each is reported beside its real-versus-real value at the same sample
 count, because the Fréchet distance is biased upwards for small N (two real samples of N items never
 score 0). Keep N well above the feature width (64 for the ``cnn``) or the covariance is singular; the
-eigen-decomposition below stays finite then, but the estimate is poor.
-
-**Super-resolution.** PSNR and SSIM on the luma (Y) channel with a border of ``scale`` pixels cropped,
-the convention of Ledig et al. 2017 and the SR literature: RGB in [0, 1] is quantised to 8 bits, Y is
-ITU-R BT.601's 16 + 65.481·R + 128.553·G + 24.966·B (range 16–235 of 255), PSNR uses a peak of 255, and
-SSIM is Wang et al. 2004 (Gaussian window 11, σ = 1.5, K1 = 0.01, K2 = 0.03, valid filtering).
+distance stays finite then, but the estimate is poor. The Fréchet distance is torchmetrics'
+(no Inception network is built or downloaded); PSNR and SSIM are in :mod:`deepzoo.report.image_metrics`.
 """
 
 from __future__ import annotations
@@ -31,45 +28,53 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from torch import nn
+from torchmetrics.image.fid import FrechetInceptionDistance, _compute_fid
 
 from ..errors import ConfigError
 
 # -- Fréchet distance ----------------------------------------------------------------------------------
 
 
-def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Mean and unbiased covariance (N − 1) of (N, D) features, in float64."""
-    f = features.double().flatten(1)
-    mu = f.mean(0)
-    centred = f - mu
-    return mu, centred.T @ centred / max(1, len(f) - 1)
-
-
-def _psd_sqrt(matrix: torch.Tensor) -> torch.Tensor:
-    """The symmetric square root of a symmetric positive semi-definite matrix (negative eigenvalues
-    from round-off are clamped to 0)."""
-    values, vectors = torch.linalg.eigh((matrix + matrix.T) / 2)
-    return vectors @ torch.diag(values.clamp(min=0).sqrt()) @ vectors.T
-
-
 def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor, sigma2: torch.Tensor) -> float:
-    """d² = ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^{1/2}) between N(μ1, Σ1) and N(μ2, Σ2).
+    """d² = ‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2 (Σ1 Σ2)^{1/2}) between N(μ1, Σ1) and N(μ2, Σ2), the Fréchet
+    distance of Dowson & Landau 1982 that FID uses (Heusel et al. 2017, Eq. 6).
 
-    Tr((Σ1 Σ2)^{1/2}) is computed as Tr((Σ1^{1/2} Σ2 Σ1^{1/2})^{1/2}) — the same eigenvalues, but of a
-    symmetric PSD matrix, so an eigen-decomposition gives it without the complex round-off that
-    ``scipy.linalg.sqrtm`` of the non-symmetric product produces.
+    This is torchmetrics' own formula (``torchmetrics.image.fid._compute_fid``, the function its
+    ``FrechetInceptionDistance`` ends in), run in float64: Tr((Σ1 Σ2)^{1/2}) is the sum of the square
+    roots of the eigenvalues of Σ1 Σ2, whose real parts are kept — the eigenvalues of a product of two
+    positive semi-definite matrices are real and non-negative, so only round-off is dropped. It is
+    private in torchmetrics; it is called here because the class takes images or features, not the
+    Gaussians' statistics, and the closed-form tests need the statistics.
     """
-    mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
-    root1 = _psd_sqrt(sigma1)
-    middle = root1 @ sigma2 @ root1
-    trace_sqrt = torch.linalg.eigvalsh((middle + middle.T) / 2).clamp(min=0).sqrt().sum()
-    diff = mu1 - mu2
-    return float(diff @ diff + sigma1.trace() + sigma2.trace() - 2 * trace_sqrt)
+    return float(_compute_fid(*(t.double() for t in (mu1, sigma1, mu2, sigma2))))
+
+
+class PrecomputedFeatures(nn.Identity):
+    """The "feature extractor" handed to torchmetrics' ``FrechetInceptionDistance`` when the features
+    are already computed (by the judge classifier): it passes its (N, D) input through and declares
+    ``num_features`` = D, so torchmetrics builds no Inception network, downloads nothing and needs
+    neither torch-fidelity nor scipy."""
+
+    def __init__(self, num_features: int):
+        super().__init__()
+        self.num_features = num_features
 
 
 def feature_frechet_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Fréchet distance between Gaussians fitted to two sets of (N, D) features."""
-    return frechet_distance(*gaussian_statistics(a), *gaussian_statistics(b))
+    """Fréchet distance between Gaussians fitted to two sets of features (N, D; other shapes are
+    flattened per item): the FCD when the features are the judge classifier's.
+
+    torchmetrics' ``FrechetInceptionDistance`` with :class:`PrecomputedFeatures` computes it: means and
+    unbiased (N − 1) covariances accumulated in float64, then :func:`frechet_distance`'s formula. Each
+    set needs at least two items. ``sync_on_compute=False``: the features are this process's whole sample,
+    so under DDP nothing is gathered from other ranks.
+    """
+    a, b = a.flatten(1).double(), b.flatten(1).double()
+    metric = FrechetInceptionDistance(feature=PrecomputedFeatures(a.shape[1]), sync_on_compute=False)
+    metric.update(a, real=False)
+    metric.update(b, real=True)
+    return float(metric.compute())
 
 
 # -- predictions: classifier score and mode coverage ---------------------------------------------------
@@ -143,9 +148,10 @@ class JudgeClassifier:
     """
 
     def __init__(self, run_dir: Path, model: torch.nn.Module, meta, device: torch.device):
-        if not hasattr(model, "forward_features") or meta.task != "multiclass" or meta.num_classes < 2:
+        interface = all(hasattr(model, a) for a in ("forward_features", "forward_head", "get_classifier"))
+        if not interface or meta.task != "multiclass" or meta.num_classes < 2:
             raise ConfigError(f"task_args.classifier_run={run_dir}: not a multiclass classifier run with "
-                              f"forward_features (a zoo classifier such as cnn or mlp)")
+                              f"forward_features/forward_head (a zoo classifier such as cnn or mlp)")
         self.run_dir = Path(run_dir)
         self.model = model.to(device).eval()
         self.meta = meta
@@ -184,9 +190,9 @@ class JudgeClassifier:
         """Penultimate features (N, D) and class probabilities (N, K) of raw-unit items, on the CPU."""
         features, probs = [], []
         for chunk in x.split(batch_size):
-            f = self.model.forward_features(self.prepare(chunk)).float()
-            features.append(f.cpu())
-            probs.append(self.model.forward_head(f).float().softmax(1).cpu())
+            f = self.model.forward_head(self.model.forward_features(self.prepare(chunk)), pre_logits=True)
+            features.append(f.float().cpu())
+            probs.append(self.model.get_classifier()(f).float().softmax(1).cpu())
         return torch.cat(features), torch.cat(probs)
 
     def scores(self, fake: torch.Tensor, real: torch.Tensor, reference: torch.Tensor,
@@ -237,54 +243,3 @@ def train_judge(config, item_shape: tuple[int, ...], folder: Path | None, epochs
         cfg.train.progress = cfg.train.tensorboard = cfg.train.plots = cfg.train.checkpoint = False
         train(config=cfg, name="classifier", runs_dir=str(folder), overwrite=True, echo=lambda *a, **k: None)
     return JudgeClassifier.load(run_dir, device)
-
-
-# -- super-resolution: PSNR and SSIM on Y -------------------------------------------------------------
-
-BT601_Y = (65.481, 128.553, 24.966)  # ITU-R BT.601 luma weights for RGB in [0, 1], Y in [16, 235]
-
-
-def luma(images: torch.Tensor) -> torch.Tensor:
-    """(N, 3, H, W) RGB in [0, 1] → (N, 1, H, W) Y in [16, 235] after 8-bit quantisation of the RGB
-    values; one-channel images are taken as grey levels (×255)."""
-    x = (images.float().clamp(0, 1) * 255).round() / 255
-    if x.shape[1] == 1:
-        return x * 255
-    weights = torch.tensor(BT601_Y, device=x.device).view(1, 3, 1, 1)
-    return 16.0 + (x * weights).sum(1, keepdim=True)
-
-
-def _crop(x: torch.Tensor, border: int) -> torch.Tensor:
-    return x[..., border:-border, border:-border] if border else x
-
-
-def psnr_y(output: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
-    """Per-image PSNR (dB) on Y with ``border`` pixels cropped: 10·log10(255² / MSE)."""
-    mse = (_crop(luma(output), border) - _crop(luma(target), border)).square().flatten(1).mean(1)
-    return 10 * torch.log10(255.0**2 / mse.clamp(min=1e-10))
-
-
-def _gaussian_window(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
-    coords = torch.arange(size, dtype=torch.float64) - (size - 1) / 2
-    g = torch.exp(-coords.square() / (2 * sigma**2))
-    g /= g.sum()
-    return (g[:, None] * g[None, :]).view(1, 1, size, size)
-
-
-def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 255.0) -> torch.Tensor:
-    """Per-image mean SSIM of one-channel images (Wang et al. 2004, Eq. 13; Gaussian window 11, σ 1.5,
-    C1 = (0.01 L)², C2 = (0.03 L)², valid filtering so no padded values enter the means)."""
-    window = _gaussian_window().to(x.device)
-    x, y = x.double(), y.double()
-    mu_x, mu_y = F.conv2d(x, window), F.conv2d(y, window)
-    var_x = F.conv2d(x * x, window) - mu_x.square()
-    var_y = F.conv2d(y * y, window) - mu_y.square()
-    cov = F.conv2d(x * y, window) - mu_x * mu_y
-    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
-    ssim_map = ((2 * mu_x * mu_y + c1) * (2 * cov + c2)) / ((mu_x.square() + mu_y.square() + c1) * (var_x + var_y + c2))
-    return ssim_map.flatten(1).mean(1)
-
-
-def ssim_y(output: torch.Tensor, target: torch.Tensor, border: int = 0) -> torch.Tensor:
-    """Per-image SSIM on Y (range 255) with ``border`` pixels cropped."""
-    return ssim(_crop(luma(output), border), _crop(luma(target), border))

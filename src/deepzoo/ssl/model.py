@@ -1,9 +1,9 @@
 """The module a self-supervised run trains: a zoo encoder, a pretext head and the input normalisation.
 
-The encoder is any registered classifier with its head removed (``reset_head(0)``), so it maps an
-input to its ``num_features`` features — the representation that is evaluated. The head (SimCLR's
-projection MLP, a rotation or jigsaw classifier) is used by the pretext task only and thrown away
-afterwards (SimCLR §2.1: the representation *before* the projection head is the better one).
+The encoder is any registered classifier with its final layer removed (``reset_classifier(0)``), so it
+maps an input to its pooled pre-logits vector of ``num_features`` — the representation that is
+evaluated. The head (SimCLR's projection MLP, a rotation or jigsaw classifier) is used by the pretext
+task only and thrown away afterwards (SimCLR §2.1: the representation *before* the projection head is the better one).
 """
 
 from __future__ import annotations
@@ -33,10 +33,10 @@ def build_encoder(config: RunConfig, input_shape: Sequence[int]) -> nn.Module:
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
         encoder = create_model(name, **kwargs)
-    if not all(hasattr(encoder, a) for a in ("forward_features", "num_features", "reset_head")):
-        raise ConfigError(f"model {name!r} has no forward_features/num_features to serve as an encoder; "
-                          f"use a classifier of the zoo such as cnn, lenet, mlp or resnet20")
-    encoder.reset_head(0)
+    if not all(hasattr(encoder, a) for a in ("forward_features", "num_features", "reset_classifier")):
+        raise ConfigError(f"model {name!r} has no forward_features/num_features/reset_classifier to serve "
+                          "as an encoder; use a classifier of the zoo such as cnn, lenet, mlp or resnet20")
+    encoder.reset_classifier(0)  # forward now returns the pre-logits (N, num_features)
     return encoder
 
 

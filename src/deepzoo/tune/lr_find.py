@@ -89,7 +89,7 @@ def lr_range_test(recipe: Recipe, config: RunConfig, start: float = 1e-7, end: f
     """Run the range test on ``recipe`` (a single-optimizer recipe, already built) with the optimizer
     ``config.optim`` describes; the model ends with its initial weights."""
     from ..engine.optim import build_optimizer
-    from ..engine.runtime import Dist, autocast, choose_device, resolve_precision, rng_state, set_rng_state
+    from ..runtime import Dist, autocast, choose_device, resolve_precision, rng_state, set_rng_state
 
     if tuple(recipe.phases) != ("model",):
         raise ConfigError(f"lr-find works with one optimizer; task {config.task} steps {', '.join(recipe.phases)}")
@@ -153,7 +153,7 @@ def save_result(result: LRFindResult, path) -> None:
 def find_lr(config: RunConfig, **options) -> tuple[LRFindResult, Recipe]:
     """Build ``config``'s recipe (seeded as training would be) and run :func:`lr_range_test` on it."""
     from ..api import build_recipe
-    from ..engine.runtime import seed_everything
+    from ..runtime import seed_everything
 
     seed_everything(config.seed, config.train.deterministic)
     recipe, _ = build_recipe(config)

@@ -1,4 +1,5 @@
-"""Devices, precision, seeding, determinism, RNG state and DDP set-up for the engine."""
+"""Devices, precision, seeding, determinism, RNG state and DDP set-up: what the engine, the recipes and the
+LR finder share (a low layer, so that a recipe can seed or autocast without importing the engine)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-from ..errors import ConfigError
+from .errors import ConfigError
 
 
 @dataclass
