@@ -42,7 +42,7 @@ import numpy as np
 import torch
 
 from deepzoo import api
-from deepzoo.recipes.graph import seed_study
+from deepzoo.tune.seeds import seed_study
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import supervised_time_to_accuracy as tta  # noqa: E402  (the sibling benchmark's splits and loops)

@@ -137,10 +137,8 @@ def deepzoo_time_to_fcd(judge: Path, target: float, epochs: int, folder: Path) -
 
 def plain_time_to_fcd(judge_dir: Path, target: float, epochs: int) -> tuple[float | None, float]:
     """The plain loop on the digits training split, scored after every epoch like deepzoo's recipe."""
-    from deepzoo.report.gan_metrics import JudgeClassifier
-
     device = "cpu"
-    judge = JudgeClassifier.load(judge_dir, torch.device(device))
+    judge = api.load_judge(judge_dir, torch.device(device))
     data = load_dataset("digits", normalize="symmetric", seed=0)
     x, valid = data.train.x, data.valid.x
     reference = x[torch.randperm(len(x), generator=torch.Generator().manual_seed(13))[:len(valid)]]

@@ -4,7 +4,7 @@
     python benchmarks/gnn_results.py karate --seeds 10   # one setting
 
 Each setting is one ``deepzoo train`` command (with ``--seed k``) run through
-:func:`deepzoo.recipes.graph.seed_study`, which averages every metric of ``summary.json`` — the
+:func:`deepzoo.tune.seeds.seed_study`, which averages every metric of ``summary.json`` — the
 baselines are computed by the same command. Plots and TensorBoard are off to save time; checkpoints
 stay on. Results go to ``runs/gnn-results/<setting>/seeds.json`` and a Markdown table is printed.
 """
@@ -17,7 +17,7 @@ import time
 
 import torch
 
-from deepzoo.recipes.graph import seed_study
+from deepzoo.tune.seeds import seed_study
 
 QUIET = ["train.plots=false", "train.tensorboard=false", "train.progress=false"]
 

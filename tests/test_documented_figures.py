@@ -16,7 +16,7 @@ import torch
 
 from deepzoo import api
 from deepzoo.cli import main
-from deepzoo.recipes.graph import seed_study
+from deepzoo.tune.seeds import seed_study
 from tests.conftest import QUIET
 
 pytestmark = pytest.mark.slow

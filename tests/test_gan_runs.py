@@ -12,7 +12,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from deepzoo import api
-from deepzoo.report.gan_metrics import JudgeClassifier, file_sha256
+from deepzoo.report.gan_metrics import file_sha256
 from tests.test_gan_training import SILENT, TINY_DCGAN, train
 
 
@@ -48,7 +48,7 @@ def test_a_run_writes_samples_gif_generator_and_offline_scores(runs):
     assert 0 < m["test/fcd_real_floor"] < m["test/fcd"]  # two epochs of a tiny DCGAN are far from the data
     assert m["test/mode_coverage_real"] == 1.0
     # the real digits' score, recomputed here from the run's own judge, is the baseline for the samples'
-    judge = JudgeClassifier.load(run.dir / "classifier", torch.device("cpu"))
+    judge = api.load_judge(run.dir / "classifier", torch.device("cpu"))
     real = run.recipe.to_raw(run.recipe.data.test.x)
     assert m["test/classifier_score_real"] == pytest.approx(classifier_score_by_hand(judge.outputs(real)[1]))
     # two epochs leave the tiny generator on one class (measured 1.00003, coverage 0.1, seeds 0-2): at the

@@ -18,7 +18,8 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from deepzoo import api
 from deepzoo.cli import main
 from deepzoo.data import load_dataset
-from deepzoo.recipes.graph import label_propagation, neighbourhood_scores, seed_study
+from deepzoo.recipes.graph import label_propagation, neighbourhood_scores
+from deepzoo.tune.seeds import seed_study
 
 torch.set_num_threads(1)
 QUIET = ["train.progress=false", "train.tensorboard=false", "train.plots=false", "train.checkpoint=false"]

@@ -8,10 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from deepzoo.engine.lars import LARS, TRUST_COEFFICIENT
 from deepzoo.errors import ConfigError
 from deepzoo.ssl.evaluation import extract_features, knn_predict, linear_probe
 from deepzoo.ssl.exemplar import choose_seeds
-from deepzoo.ssl.lars import LARS, TRUST_COEFFICIENT
 from deepzoo.ssl.losses import nt_xent_loss, positive_pair_accuracy
 from deepzoo.ssl.pretext import (
     NEIGHBOURS_1D,

@@ -200,6 +200,8 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
             echo(f"run: {run_dir}")
             if folder.removed_temporaries:
                 echo(f"removed {len(folder.removed_temporaries)} temporary file(s) an interrupted write left")
+        prepare_judge(recipe, cfg)
+        if folder is not None:
             for line in recipe.log_lines:
                 echo(line)
         return fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
@@ -254,6 +256,8 @@ def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) ->
         raise ConfigError(f"{weights}: cannot be read ({type(err).__name__}: {one_line(err)}); {again}") from None
     recipe.setup(choose_device(cfg.train.device, init_distributed()))
     recipe.model.eval()
+    if with_data:
+        prepare_judge(recipe, cfg)
     return Run(run_dir, cfg, read_summary(run_dir), recipe)
 
 
@@ -280,3 +284,55 @@ def predict(run: str | Path, inputs: str | Path | torch.Tensor, runs_dir: str = 
         return loaded.recipe.predict(x)
     except NotImplementedError:
         raise ConfigError(f"task {loaded.config.task} has no predict step") from None
+
+
+# -- a GAN's judge classifier: built here, before training, and handed to the recipe ------------------
+def load_judge(run_dir: str | Path, device: torch.device):
+    """The classifier of a finished run folder (its best weights) as a GAN's judge of its samples."""
+    from .report.gan_metrics import JudgeClassifier
+
+    run = load_run(run_dir, with_data=False)
+    return JudgeClassifier(run.dir, run.model, run.recipe.data.meta, device)
+
+
+def train_judge(config: RunConfig, item_shape: tuple[int, ...], folder: Path | None, epochs: int,
+                device: torch.device):
+    """Train a small classifier on a GAN run's dataset and load it as the judge of its samples.
+
+    It reads the same dataset with the same options and seed — so the same train/valid/test split, and
+    the held-out splits stay unseen — under the classifier's own normalisation: a ``cnn`` for images
+    and signals, an ``mlp`` for points. Its run folder is ``folder/classifier`` (a temporary folder
+    without one); a finished one is reused, so a resumed GAN run keeps its judge.
+    """
+    import tempfile
+
+    if folder is None:
+        folder = Path(tempfile.mkdtemp(prefix="deepzoo-judge-"))
+    run_dir = Path(folder) / "classifier"
+    if not (run_dir / "model.safetensors").is_file():
+        cfg = RunConfig()
+        cfg.model.name = "cnn" if len(item_shape) >= 2 else "mlp"
+        cfg.data.spec = config.data.spec
+        cfg.data.options = {k: v for k, v in config.data.options.items() if k != "normalize"}
+        cfg.seed, cfg.train.epochs, cfg.train.device = config.seed, epochs, str(device)
+        cfg.train.progress = cfg.train.tensorboard = cfg.train.plots = cfg.train.checkpoint = False
+        train(config=cfg, name="classifier", runs_dir=str(folder), overwrite=True, echo=lambda *a, **k: None)
+    return load_judge(run_dir, device)
+
+
+def prepare_judge(recipe: Recipe, cfg: RunConfig) -> None:
+    """Give a recipe that scores samples with a classifier (``recipe.judge_source()``) its judge —
+    loaded, or trained on the run's data — before training starts, so that no training run starts
+    inside an evaluation. The global RNG states are restored afterwards: the run draws the same
+    numbers with or without a judge."""
+    source = recipe.judge_source()
+    from .runtime import choose_device, init_distributed, rng_preserved
+
+    judge = None
+    if source is not None:
+        device = choose_device(cfg.train.device, init_distributed())
+        kind, where = source
+        with rng_preserved():
+            judge = (load_judge(where, device) if kind == "run"
+                     else train_judge(cfg, tuple(recipe.data.meta.input_shape), *where, device))
+    recipe.use_judge(judge)

@@ -118,3 +118,14 @@ def set_rng_state(state: dict) -> None:
 
 def _as_tuple(value):
     return tuple(_as_tuple(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+
+@contextlib.contextmanager
+def rng_preserved():
+    """Restore every global RNG state (python, numpy, torch, CUDA) after the block: work done beside a
+    run (training or loading a GAN's judge classifier) then leaves the run's random stream as it was."""
+    state = rng_state()
+    try:
+        yield
+    finally:
+        set_rng_state(state)

@@ -11,6 +11,7 @@ from torch import nn
 from ..config import OptimConfig, SchedConfig
 from ..errors import ConfigError
 from ..registry import Registry
+from .lars import LARS
 
 OPTIMIZERS = Registry("optimizer")
 SCHEDULERS = Registry("scheduler")
@@ -48,6 +49,14 @@ def adamw(groups: list[dict], cfg: OptimConfig, **over: Any) -> torch.optim.Opti
     """AdamW (Loshchilov & Hutter 2019): decoupled weight decay, fused kernels on the CPU and CUDA."""
     return torch.optim.AdamW(groups, lr=over.get("lr", cfg.lr), betas=tuple(over.get("betas", cfg.betas)),
                              weight_decay=cfg.weight_decay, fused=_fused_ok(groups) or None)
+
+
+@OPTIMIZERS.register("lars")
+def lars(groups: list[dict], cfg: OptimConfig, **over: Any) -> LARS:
+    """LARS (You et al. 2017) with SimCLR's exclusions; ``optim.momentum``, ``weight_decay`` and
+    ``nesterov`` as for SGD, trust coefficient η = 0.001."""
+    return LARS(groups, lr=over.get("lr", cfg.lr), momentum=over.get("momentum", cfg.momentum),
+                weight_decay=cfg.weight_decay, nesterov=over.get("nesterov", cfg.nesterov))
 
 
 def param_groups(module: nn.Module, lr: float, weight_decay: float, head_prefixes: tuple[str, ...] = (),

@@ -86,6 +86,15 @@ class Recipe:
         """Per-optimizer settings that differ from ``config.optim`` (a GAN's betas, say)."""
         return {}
 
+    def judge_source(self) -> tuple[str, Any] | None:
+        """Where a classifier that scores this recipe's samples comes from — ``("run", folder)`` or
+        ``("train", (folder, epochs))`` — or None (the default: no judge). The API builds it before
+        training (:func:`deepzoo.api.prepare_judge`) and hands it over with :meth:`use_judge`."""
+        return None
+
+    def use_judge(self, judge: Any) -> None:
+        """Receive the judge built from :meth:`judge_source` (None when there is none)."""
+
     # -- data -----------------------------------------------------------------------------------
     def loader(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
                rank: int = 0, world_size: int = 1) -> Iterable:

@@ -143,20 +143,6 @@ def recording_graph(module: nn.Module):
             p.requires_grad_(flag)
 
 
-@contextlib.contextmanager
-def rng_preserved():
-    """Restore every global RNG state (python, numpy, torch, CUDA) after the block: work done at an
-    epoch end (training or loading the judge classifier) then leaves the run's random stream as it
-    was, so a resumed run — which loads the judge at another epoch — draws the same numbers."""
-    from ..runtime import rng_state, set_rng_state
-
-    state = rng_state()
-    try:
-        yield
-    finally:
-        set_rng_state(state)
-
-
 def _piece(t: torch.Tensor | None, parts: int, index: int) -> torch.Tensor | None:
     return t if t is None or parts == 1 else torch.tensor_split(t, parts)[index]
 
@@ -390,8 +376,7 @@ class GanRecipe(AdversarialRecipe):
             raise ConfigError(f"task_args.noise={self.noise!r}: use normal (N(0, 1)) or uniform (U(-1, 1))")
         self.fixed_noise = self.noise_batch(SAMPLE_GRID, self._seeded(FIXED_NOISE_OFFSET))
         self.log_lines.append(self.describe_game() + f"; noise {self.noise}, {self.model.latent_dim} dimensions")
-        self.judge = None
-        self._judge_ready = False
+        self.judge = None  # set by the API before training (judge_source, use_judge)
         self.last_histogram: tuple[torch.Tensor, torch.Tensor] | None = None
         self.measured: dict[str, float] = {}
         self._choose_precision()
@@ -489,22 +474,26 @@ class GanRecipe(AdversarialRecipe):
         return self.generate_all(self.noise_batch(n, generator))
 
     # -- evaluation -----------------------------------------------------------------------------------
-    def _load_judge(self) -> None:
-        """The classifier that scores samples: a given run, one trained on the fly, or none."""
-        self._judge_ready = True
+    def judge_source(self) -> tuple[str, Any] | None:
+        """Where the classifier that scores samples comes from (``task_args.classifier_run``): ``("run",
+        folder)`` for a finished classifier run, ``("train", (folder, epochs))`` for one trained on this
+        data on the fly (labelled data, the default ``auto``), or None. The API builds it before
+        :func:`~deepzoo.engine.fit` and hands it over with :meth:`use_judge`."""
         choice = str(self.config.task_args.get("classifier_run", "auto"))
-        from ..report.gan_metrics import JudgeClassifier, train_judge
-
         if choice == "none":
-            return
+            return None
         if choice != "auto":
-            self.judge = JudgeClassifier.load(choice, self.device)
-        elif self.data.meta.task == "multiclass":
-            folder = Path(self.config.runs_dir) / self.config.name if self.config.name else None
-            epochs = int(self.config.task_args.get("classifier_epochs", JUDGE_EPOCHS))
-            self.judge = train_judge(self.config, tuple(self.data.meta.input_shape), folder, epochs, self.device)
-        if self.judge is not None:
-            self.log_lines.append(f"classifier: {self.judge.run_dir} (sha256 {self.judge.sha256[:16]}…)")
+            return "run", Path(choice)
+        if self.data.meta.task != "multiclass":
+            return None
+        folder = Path(self.config.runs_dir) / self.config.name if self.config.name else None
+        return "train", (folder, int(self.config.task_args.get("classifier_epochs", JUDGE_EPOCHS)))
+
+    def use_judge(self, judge) -> None:
+        """Score samples with ``judge`` (a :class:`~deepzoo.report.gan_metrics.JudgeClassifier`, or None)."""
+        self.judge = judge
+        if judge is not None:
+            self.log_lines.append(f"classifier: {judge.run_dir} (sha256 {judge.sha256[:16]}…)")
         else:
             self.log_lines.append("classifier: none (unlabelled data); FCD and coverage need "
                                   "task_args.classifier_run=RUN, a classifier trained on this data")
@@ -524,9 +513,6 @@ class GanRecipe(AdversarialRecipe):
         fake = self.generate_all(self.noise_batch(len(real), self._seeded(EVAL_NOISE_OFFSET)))
         metrics: dict[str, float] = {}
         if split != "train":  # quality first: the epoch line shows the first few metrics
-            if not self._judge_ready:
-                with torch.enable_grad(), torch.autocast(self.device.type, enabled=False), rng_preserved():
-                    self._load_judge()
             if self.judge is not None:
                 share = self.config.task_args.get("coverage_share")
                 metrics.update(self.judge.scores(self.to_raw(fake), self.to_raw(real),

@@ -43,13 +43,13 @@ drawn with the predicted labels (node task; for link the test pairs found and mi
 of test graphs), for graphs of at most ``task_args.draw_max_nodes`` (500) nodes; ``curves.png`` — the
 engine's metric curves.
 
-:func:`seed_study` trains one command over several seeds and averages the metrics (docs/gnn.md).
+:func:`deepzoo.tune.seeds.seed_study` trains one command over several seeds and averages the metrics
+(docs/gnn.md).
 """
 
 from __future__ import annotations
 
 import inspect
-import json
 import warnings
 from pathlib import Path
 from typing import Any
@@ -63,7 +63,6 @@ from torch import nn
 from ..config import RunConfig
 from ..data import DataBundle
 from ..errors import ConfigError
-from ..files import write_text_atomic
 from ..models import accepted_kwargs, create_model, list_models, model_entry
 from ..tasks.heads import TaskHead
 from .base import TASKS, Recipe, apply_preset
@@ -547,36 +546,7 @@ def graph_baselines(data: DataBundle, seed: int) -> dict[str, float]:
 # -- several seeds ----------------------------------------------------------------------------------------
 
 
-def seed_study(model: str, data: str, task: str | None = None, seeds: int = 10, runs_dir: str = "runs",
-               name: str | None = None, overrides: list[str] | None = None, overwrite: bool = False,
-               echo=None, **train_args: Any) -> dict[str, Any]:
-    """Train the same command with seeds 0 … ``seeds``−1 (runs ``seed<k>`` with ``<runs_dir>/<name>`` as
-    their runs root; the seed sets the initialisation, the negatives and, for generated sets, the
-    split) and average every metric of ``summary.json``, the baselines included. Writes and returns
-    ``<runs_dir>/<name>/seeds.json`` with ``mean``, ``std`` (population) and ``per_seed``."""
-    from .. import api
-    from ..run import check_run_name, default_name
-
-    base = check_run_name(name or default_name(api.build_config(model, data)) + "-seeds")
-    per_seed = []
-    for seed in range(seeds):
-        run = api.train(model, data, task, seed=seed, name=f"seed{seed}", runs_dir=str(Path(runs_dir) / base),
-                        overrides=list(overrides or []), overwrite=overwrite,
-                        echo=echo or (lambda *a, **k: None), **train_args)
-        per_seed.append(run.metrics)
-    keys = [k for k in per_seed[0] if all(k in m for m in per_seed)]
-    result = {
-        "model": model, "data": data, "task": task, "seeds": seeds, "overrides": list(overrides or []),
-        "mean": {k: float(np.mean([m[k] for m in per_seed])) for k in keys},
-        "std": {k: float(np.std([m[k] for m in per_seed])) for k in keys},
-        "per_seed": per_seed,
-    }
-    write_text_atomic(Path(runs_dir) / base / "seeds.json", json.dumps(result, indent=2))
-    return result
-
-
 for _task in GRAPH_TASKS:
     TASKS.register(_task, recipe="graph")(GraphRecipe)
 
-__all__ = ["GRAPH_TASKS", "GraphRecipe", "LinkPredictor", "label_propagation", "neighbourhood_scores",
-           "seed_study"]
+__all__ = ["GRAPH_TASKS", "GraphRecipe", "LinkPredictor", "label_propagation", "neighbourhood_scores"]

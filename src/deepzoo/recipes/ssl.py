@@ -30,7 +30,6 @@ from ..data import DataBundle, TensorSplit
 from ..data.augment import build_augmentation
 from ..data.batching import make_loader
 from ..errors import ConfigError
-from ..ssl import lars  # noqa: F401  (registers optim.name=lars)
 from ..ssl.evaluation import extract_features, fine_tune, knn_accuracy, linear_probe
 from ..ssl.losses import nt_xent_loss, positive_pair_accuracy
 from ..ssl.model import SSLModel, accepts_size, build_encoder, channel_statistics, projection_head

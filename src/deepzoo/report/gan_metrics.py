@@ -165,14 +165,6 @@ class JudgeClassifier:
         self.mean = None if meta.mean is None else torch.tensor(meta.mean, device=device).view(view)
         self.std = None if meta.std is None else torch.tensor(meta.std, device=device).view(view)
 
-    @classmethod
-    def load(cls, run_dir: str | Path, device: torch.device) -> JudgeClassifier:
-        """The classifier of a finished run folder (its best weights)."""
-        from ..api import load_run
-
-        run = load_run(run_dir, with_data=False)
-        return cls(run.dir, run.model, run.recipe.data.meta, device)
-
     def prepare(self, x: torch.Tensor) -> torch.Tensor:
         """Raw-unit items → the classifier's input (resized, normalised)."""
         x = x.to(self.device, torch.float32)
@@ -213,33 +205,3 @@ class JudgeClassifier:
             "mode_coverage": mode_coverage(p_fake.argmax(1), k, min_share),
             "mode_coverage_real": mode_coverage(p_real.argmax(1), k, min_share),
         }
-
-
-def train_judge(config, item_shape: tuple[int, ...], folder: Path | None, epochs: int,
-                device: torch.device) -> JudgeClassifier:
-    """Train a small classifier on a GAN run's dataset and load it as the judge of its samples.
-
-    It reads the same dataset with the same options and seed — so the same train/valid/test split, and
-    the held-out splits stay unseen — under the classifier's own normalisation: a ``cnn`` for images
-    and signals, an ``mlp`` for points. Its run folder is ``folder/classifier`` (a temporary folder
-    without one); a finished one is reused, so a resumed GAN run keeps its judge. Training and
-    loading draw from the global RNGs: callers inside a run wrap this in
-    :func:`deepzoo.recipes.gan.rng_preserved`.
-    """
-    import tempfile
-
-    from ..api import train
-    from ..config import RunConfig
-
-    if folder is None:
-        folder = Path(tempfile.mkdtemp(prefix="deepzoo-judge-"))
-    run_dir = Path(folder) / "classifier"
-    if not (run_dir / "model.safetensors").is_file():
-        cfg = RunConfig()
-        cfg.model.name = "cnn" if len(item_shape) >= 2 else "mlp"
-        cfg.data.spec = config.data.spec
-        cfg.data.options = {k: v for k, v in config.data.options.items() if k != "normalize"}
-        cfg.seed, cfg.train.epochs, cfg.train.device = config.seed, epochs, str(device)
-        cfg.train.progress = cfg.train.tensorboard = cfg.train.plots = cfg.train.checkpoint = False
-        train(config=cfg, name="classifier", runs_dir=str(folder), overwrite=True, echo=lambda *a, **k: None)
-    return JudgeClassifier.load(run_dir, device)

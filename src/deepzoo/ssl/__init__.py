@@ -1,14 +1,14 @@
 """Self-supervised learning: SimCLR and four pretext tasks, with an honest evaluation protocol.
 
 - :mod:`.losses` — NT-Xent (SimCLR Eq. 1) and the contrastive top-1 accuracy.
-- :mod:`.lars` — the LARS optimizer (registered as ``optim.name=lars``).
 - :mod:`.views` — SimCLR's view augmentations for RGB images, one-channel images and signals.
 - :mod:`.pretext` — rotations, jigsaw puzzles (Hamming-distance permutation sets), relative patches.
 - :mod:`.exemplar` — Exemplar CNN's seed patches and their random transformations.
 - :mod:`.model` — the trained module: zoo encoder + pretext head + input normalisation.
 - :mod:`.evaluation` — frozen-encoder linear probe and kNN, fine-tuning on a fraction of the labels.
 
-The recipes that train them are :mod:`deepzoo.recipes.ssl` (``--task simclr``) and
+SimCLR's LARS optimizer is :mod:`deepzoo.engine.lars` (``optim.name=lars``). The recipes that train them
+are :mod:`deepzoo.recipes.ssl` (``--task simclr``) and
 :mod:`deepzoo.recipes.ssl_pretext` (``--task rotation|jigsaw|relpatch|exemplar``); see docs/ssl.md.
 """
 

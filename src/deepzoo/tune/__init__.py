@@ -7,7 +7,8 @@
   and the recovery of trials whose worker died;
 - :mod:`.results` — the trials table, ``best.yaml`` and plots;
 - :mod:`.lr_find` — Smith's learning-rate range test;
-- :mod:`.compare` — several runs side by side.
+- :mod:`.compare` — several runs side by side;
+- :mod:`.seeds` — one command over several seeds, its metrics averaged.
 """
 
 # The choices of ``deepzoo tune``, here so that building the CLI's parser does not import Optuna.

@@ -12,19 +12,13 @@ gradient g:
 Excluded parameters take the plain momentum step v ← m·v + lr·g. Here a parameter is excluded when it
 has at most one dimension — biases and the scales and shifts of normalisation layers are exactly those.
 
-Registered as the optimizer ``lars`` (``--set optim.name=lars``). The registration runs when this module
-is imported, which :mod:`deepzoo.recipes.ssl` does; recipe modules are imported whenever a run's task is
-looked up, so ``optim.name=lars`` works for every task, not only the self-supervised ones.
+Registered as the optimizer ``lars`` (``--set optim.name=lars``) by :mod:`deepzoo.engine.optim`, beside
+SGD and Adam, so it works for every task, not only the self-supervised ones.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 import torch
-
-from ..config import OptimConfig
-from ..engine.optim import OPTIMIZERS
 
 #: SimCLR's trust coefficient η (Appendix B.1; the reference code's ``EETA_DEFAULT``)
 TRUST_COEFFICIENT = 1e-3
@@ -71,11 +65,3 @@ class LARS(torch.optim.Optimizer):
                 buf.mul_(momentum).add_(grad, alpha=lr)
                 p.sub_(buf * momentum + grad * lr if group["nesterov"] else buf)
         return loss
-
-
-@OPTIMIZERS.register("lars")
-def lars(groups: list[dict], cfg: OptimConfig, **over: Any) -> LARS:
-    """LARS (You et al. 2017) with SimCLR's exclusions; ``optim.momentum``, ``weight_decay`` and
-    ``nesterov`` as for SGD, trust coefficient η = 0.001."""
-    return LARS(groups, lr=over.get("lr", cfg.lr), momentum=over.get("momentum", cfg.momentum),
-                weight_decay=cfg.weight_decay, nesterov=over.get("nesterov", cfg.nesterov))
