@@ -70,7 +70,8 @@ def resolve_task(cfg: RunConfig, meta: DatasetMeta) -> str:
 
 
 def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBundle:
-    options = dict(getattr(recipe_cls, "data_defaults", {}) or {})
+    """The run's data, with the recipe's :attr:`~Recipe.data_defaults` under the user's options."""
+    options = dict(recipe_cls.data_defaults) if recipe_cls else {}
     options.update(cfg.data.options)
     options.setdefault("seed", cfg.seed)
     if cfg.task in SUPERVISED_TASKS:

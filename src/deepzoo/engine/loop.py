@@ -108,7 +108,7 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     ddp = init_distributed()
     main = ddp.is_main
     device = choose_device(tc.device, ddp)
-    precision = resolve_precision(getattr(recipe, "preferred_precision", None) or tc.precision, device)
+    precision = resolve_precision(recipe.preferred_precision or tc.precision, device)
     writes = main and run_dir is not None
     say = echo if main else (lambda *a, **k: None)
 
@@ -143,7 +143,7 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     stops_mid_epoch = isinstance(train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
 
     modules = recipe.optimizer_modules()
-    head_prefixes = tuple(getattr(recipe, "head_prefixes", ()))
+    head_prefixes = tuple(recipe.head_prefixes)
     optimizers = {
         name: build_optimizer(mod, config.optim, head_prefixes, config.model.backbone_lr_mult,
                               **recipe.optimizer_overrides(name))

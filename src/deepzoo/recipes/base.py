@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -54,6 +54,15 @@ class Recipe:
     phases: tuple[str, ...] = ("model",)
     #: the metric early stopping watches unless the config names another
     default_monitor: str = "valid/loss"
+    #: data options this family loads with unless the user sets them (``{"normalize": "none"}`` keeps
+    #: images in [0, 1] for autoencoders); read by the API before the data is loaded
+    data_defaults: ClassVar[dict[str, Any]] = {}
+    #: a precision the recipe chose for itself (the GAN measures fp32 against bf16), which the engine
+    #: and the LR finder use instead of ``train.precision``; None leaves the config's
+    preferred_precision: str | None = None
+    #: parameter-name prefixes of the head, which keep the full learning rate when
+    #: ``model.backbone_lr_mult`` scales the rest (fine-tuning); empty: every parameter is the head
+    head_prefixes: tuple[str, ...] = ()
 
     def __init__(self, config: RunConfig, data: DataBundle):
         self.config = config

@@ -95,12 +95,12 @@ def lr_range_test(recipe: Recipe, config: RunConfig, start: float = 1e-7, end: f
         raise ConfigError(f"lr-find works with one optimizer; task {config.task} steps {', '.join(recipe.phases)}")
     lrs = lr_schedule(start, end, steps)
     device = choose_device(config.train.device, Dist())
-    precision = resolve_precision(getattr(recipe, "preferred_precision", None) or config.train.precision, device)
+    precision = resolve_precision(recipe.preferred_precision or config.train.precision, device)
     recipe.setup(device)
     model = recipe.model
     overrides = recipe.optimizer_overrides("model")
     optimizer = build_optimizer(recipe.optimizer_modules()["model"], config.optim,
-                                tuple(getattr(recipe, "head_prefixes", ())), config.model.backbone_lr_mult, **overrides)
+                                recipe.head_prefixes, config.model.backbone_lr_mult, **overrides)
     base_lr = overrides.get("lr", config.optim.lr)
     # each group keeps its ratio to the base rate (a fine-tuned backbone's lower rate)
     scale = [g["lr"] / base_lr if base_lr else 1.0 for g in optimizer.param_groups]
