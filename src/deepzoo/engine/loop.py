@@ -34,7 +34,7 @@ from ..runtime import autocast, choose_device, init_distributed, resolve_precisi
 from .checkpoint import atomic_save, copy_state, load_checkpoint
 from .early_stopping import EarlyStopping, infer_mode
 from .logger import RunLogger
-from .optim import build_optimizer, build_scheduler
+from .optim import build_optimizers, build_scheduler
 from .signals import GracefulStop
 
 #: devices where "auto" puts convnets in channels_last memory format: tensor-core convolutions on CUDA;
@@ -143,12 +143,7 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     stops_mid_epoch = isinstance(train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
 
     modules = recipe.optimizer_modules()
-    head_prefixes = tuple(recipe.head_prefixes)
-    optimizers = {
-        name: build_optimizer(mod, config.optim, head_prefixes, config.model.backbone_lr_mult,
-                              **recipe.optimizer_overrides(name))
-        for name, mod in modules.items()
-    }
+    optimizers = build_optimizers(recipe, config)
     schedulers = {name: build_scheduler(opt, config.sched, tc.epochs, steps_per_epoch)
                   for name, opt in optimizers.items()}
     scalers = {name: torch.amp.GradScaler(device.type, enabled=precision == "fp16") for name in optimizers}

@@ -92,6 +92,15 @@ def build_optimizer(module: nn.Module, cfg: OptimConfig, head_prefixes: tuple[st
     return OPTIMIZERS.get(cfg.name).factory(groups, cfg, **overrides)
 
 
+def build_optimizers(recipe, config) -> dict[str, torch.optim.Optimizer]:
+    """One optimizer per player of ``recipe`` (:meth:`~deepzoo.recipes.base.Recipe.optimizer_modules`),
+    from ``config.optim`` with the recipe's per-player overrides, its head prefixes and
+    ``model.backbone_lr_mult``: the set-up that :func:`~deepzoo.engine.fit` and the LR finder share."""
+    return {name: build_optimizer(module, config.optim, tuple(recipe.head_prefixes), config.model.backbone_lr_mult,
+                                  **recipe.optimizer_overrides(name))
+            for name, module in recipe.optimizer_modules().items()}
+
+
 # Schedulers: each returns (scheduler, interval) with interval "step" or "epoch".
 @SCHEDULERS.register("none")
 def _none(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):

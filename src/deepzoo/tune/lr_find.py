@@ -88,7 +88,7 @@ def lr_range_test(recipe: Recipe, config: RunConfig, start: float = 1e-7, end: f
                   diverge: float = 4.0, beta: float = 0.98) -> LRFindResult:
     """Run the range test on ``recipe`` (a single-optimizer recipe, already built) with the optimizer
     ``config.optim`` describes; the model ends with its initial weights."""
-    from ..engine.optim import build_optimizer
+    from ..engine.optim import build_optimizers
     from ..runtime import Dist, autocast, choose_device, resolve_precision, rng_state, set_rng_state
 
     if tuple(recipe.phases) != ("model",):
@@ -98,10 +98,8 @@ def lr_range_test(recipe: Recipe, config: RunConfig, start: float = 1e-7, end: f
     precision = resolve_precision(recipe.preferred_precision or config.train.precision, device)
     recipe.setup(device)
     model = recipe.model
-    overrides = recipe.optimizer_overrides("model")
-    optimizer = build_optimizer(recipe.optimizer_modules()["model"], config.optim,
-                                recipe.head_prefixes, config.model.backbone_lr_mult, **overrides)
-    base_lr = overrides.get("lr", config.optim.lr)
+    optimizer = build_optimizers(recipe, config)["model"]
+    base_lr = recipe.optimizer_overrides("model").get("lr", config.optim.lr)
     # each group keeps its ratio to the base rate (a fine-tuned backbone's lower rate)
     scale = [g["lr"] / base_lr if base_lr else 1.0 for g in optimizer.param_groups]
     params = [p for g in optimizer.param_groups for p in g["params"]]
