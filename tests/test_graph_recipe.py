@@ -18,6 +18,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from deepzoo import api
 from deepzoo.cli import main
 from deepzoo.data import load_dataset
+from deepzoo.errors import ConfigError
 from deepzoo.recipes.graph import label_propagation, neighbourhood_scores
 from deepzoo.tune.seeds import seed_study
 
@@ -292,6 +293,21 @@ def test_user_errors_are_one_line_with_status_2(runs, capsys, argv, needle):
     assert main(["train", *argv, "--epochs", "1", "--runs-dir", str(runs), *SETS]) == 2
     err = capsys.readouterr().err
     assert needle in err and err.count("\n") == 1 and err.startswith("deepzoo: error: ")
+
+
+def test_graph_options_are_declared_per_task_and_read_from_text(runs):
+    from deepzoo.recipes.graph import EMBEDDINGS, GraphRecipe
+    from deepzoo.report.graph import EMBEDDINGS as DRAWN
+
+    assert GraphRecipe.options["embedding"].choices == EMBEDDINGS == DRAWN
+    assert "threshold" in GraphRecipe.options_for("node") and "threshold" not in GraphRecipe.options_for("link")
+    cfg = api.build_config("gnn", "karate", "node", overrides=QUIET)
+    cfg.task_args.update(baselines="false", draw_max_nodes="20", label_smoothing="0.1")
+    recipe, _ = api.build_recipe(cfg)
+    assert recipe.with_baselines is False and recipe.draw_max_nodes == 20 and recipe.head.label_smoothing == 0.1
+    cfg = api.build_config("gnn", "sbm-link", "link", overrides=QUIET + ["task_args.threshold=0.3"])
+    with pytest.raises(ConfigError, match=r"task link: unknown task option\(s\) threshold \(known: preset,"):
+        api.build_recipe(cfg)
 
 
 def test_bad_graph_files_are_still_one_line(runs, tmp_path, capsys):

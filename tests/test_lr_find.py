@@ -13,6 +13,7 @@ import torch
 from deepzoo import api, cli
 from deepzoo.errors import ConfigError
 from deepzoo.recipes.base import Recipe
+from deepzoo.runtime import seed_everything
 from deepzoo.tune.lr_find import LRFindResult, lr_range_test, lr_schedule, smooth, steepest_lr
 from tests.conftest import QUIET
 
@@ -44,7 +45,10 @@ def test_suggestion_rules_by_hand():
 
 @pytest.fixture
 def moons_recipe(runs):
+    """The moons MLP, initialised from seed 0 as a run would be (not from whatever the global RNG
+    holds after the tests before it)."""
     config = api.build_config("mlp", "moons", overrides=QUIET)
+    seed_everything(config.seed)
     recipe, _ = api.build_recipe(config)
     return recipe, config
 

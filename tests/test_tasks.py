@@ -90,6 +90,24 @@ def test_unknown_task_option_is_refused():
         TaskHead("binary", meta("binary", 2), treshold=0.3)
 
 
+def test_the_declared_head_options_are_the_heads_keywords_with_its_defaults():
+    from deepzoo.recipes.base import resolve_options
+    from deepzoo.recipes.supervised import HEAD_OPTIONS
+
+    plain = TaskHead("regression", meta("regression"))
+    declared = TaskHead("regression", meta("regression"), **resolve_options("regression", HEAD_OPTIONS, {}))
+    for head in (plain, declared):
+        assert (head.threshold, head.label_smoothing, head.activation, head.loss_name) == (0.5, 0.0, "linear", "mse")
+        assert head.class_weights is None and head.pos_weight is None
+
+
+def test_a_mistyped_head_option_is_one_line_with_the_close_match(runs):
+    with pytest.raises(ConfigError, match=r"^task binary: unknown task option\(s\) treshold; did you mean threshold\?"):
+        api.build_recipe(api.build_config("mlp", "moons", overrides=QUIET + ["task_args.treshold=0.3"]))
+    recipe, _ = api.build_recipe(api.build_config("mlp", "moons", overrides=QUIET + ["task_args.threshold=0.25"]))
+    assert recipe.head.threshold == 0.25
+
+
 def test_moons_binary_reaches_the_tutorials_accuracy(runs):
     run = api.train(model="mlp", data="moons", epochs=60, echo=lambda *a: None, overrides=QUIET)
     assert run.summary["task"] == "binary"

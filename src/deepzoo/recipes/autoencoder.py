@@ -23,6 +23,8 @@ autoencoder (``embed``, ``anomaly``, ``denoise``, ``colorize``) subclass it in :
   prior (vae, aae) samples decoded from the same fixed noise every epoch (``plots/reconstructions/``,
   ``plots/samples/``); at the end the same for the best weights (``plots/reconstructions.png``,
   ``plots/samples.png``).
+- **Options.** ``reconstruct``, ``denoise`` and ``colorize`` take no ``task_args`` (any key is an
+  error); ``embed`` and ``anomaly`` declare theirs in :mod:`.autoencoder_uses`.
 """
 
 from __future__ import annotations

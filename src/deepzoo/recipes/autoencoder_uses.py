@@ -16,7 +16,7 @@ at the end of training (metrics named ``<split>/<metric>`` in ``summary.json``) 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -27,7 +27,7 @@ from ..errors import ConfigError
 from ..models import accepted_kwargs
 from ..report.image_metrics import psnr
 from .autoencoder import EVAL_NOISE_OFFSET, AutoencoderRecipe, data_span
-from .base import TASKS
+from .base import TASKS, Option
 
 CLASSIFIED = ("binary", "multiclass")
 
@@ -60,10 +60,12 @@ class EmbedRecipe(AutoencoderRecipe):
     of input features).
     """
 
+    options: ClassVar[dict[str, Option]] = {"k": Option(5, "neighbours of the kNN classifier on the codes")}
+
     def __init__(self, config: RunConfig, data: DataBundle):
         _require_labels(data.meta, config.task or "embed", "kNN accuracy and the t-SNE colours come from them")
         super().__init__(config, data)
-        self.neighbours = int(config.task_args.get("k", 5))
+        self.neighbours = self.args["k"]
         if self.neighbours < 1:
             raise ConfigError(f"task_args.k={self.neighbours}: the number of neighbours must be at least 1")
         probe = self.inputs_and_target(torch.zeros(1, *data.meta.input_shape))[0]
@@ -171,13 +173,21 @@ class AnomalyRecipe(AutoencoderRecipe):
     threshold is kept in the model as the buffer ``anomaly_threshold`` (so ``predict`` flags new items).
     """
 
+    options: ClassVar[dict[str, Option]] = {
+        "anomaly_class": Option(None, "the anomalous class, by name (default: the positive class of binary "
+                                "labels, the first class otherwise)", kind="str"),
+        "threshold": Option("percentile", "the decision threshold: percentile, f1 or a number", kind="any"),
+        "percentile": Option(95.0, "the percentile of normal validation errors used by threshold=percentile"),
+    }
+
     def __init__(self, config: RunConfig, data: DataBundle):
         meta = data.meta
         task = config.task or "anomaly"
         _require_labels(meta, task, "they say which items are anomalies")
-        self.anomaly_index = anomaly_class_index(config.task_args.get("anomaly_class"), meta)
-        self.rule = config.task_args.get("threshold", "percentile")
-        self.percentile = float(config.task_args.get("percentile", 95.0))
+        args = self.resolve_task_args(config, task)  # read before the normal-only data is built
+        self.anomaly_index = anomaly_class_index(args["anomaly_class"], meta)
+        self.rule = args["threshold"]
+        self.percentile = args["percentile"]
         if not 0 < self.percentile < 100:
             raise ConfigError(f"task_args.percentile={self.percentile} must lie strictly between 0 and 100")
         if not isinstance(self.rule, (int, float)) and self.rule not in ("percentile", "f1"):

@@ -8,11 +8,20 @@ parameters each one steps, computes named losses for a batch (``training_step``)
 Vocabulary follows Lightning where it fits (``training_step``, ``on_epoch_end``) without its
 per-step machinery. ``self.model`` is the raw module that is checkpointed and exported; ``self.net``
 is what forward passes go through — the engine may replace it by a compiled or DDP-wrapped version.
+
+Task options (``--set task_args.KEY=VALUE``) are declared by each recipe in :attr:`Recipe.options`
+(:class:`Option`: default, kind, one-line help) and resolved once, in ``Recipe.__init__``, by
+:func:`resolve_options` into ``self.args``: YAML and CLI text becomes booleans and numbers, and an
+unknown key or a value of the wrong kind is a one-line :class:`~deepzoo.errors.ConfigError` (an unknown
+key with the closest declared names).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import difflib
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -22,6 +31,7 @@ from torch import nn
 from ..config import RunConfig, set_value
 from ..data import DataBundle
 from ..data.batching import make_loader
+from ..errors import ConfigError
 from ..registry import Registry
 
 # Which recipe trains each task; filled by the recipe modules (``TASKS.register("multiclass")``).
@@ -47,6 +57,128 @@ def apply_preset(config: RunConfig, preset: dict[str, Any], source: str, kind: s
     return line + (f"; kept your {', '.join(kept)}" if kept else "")
 
 
+# -- task options (``task_args``) ---------------------------------------------------------------------
+
+#: the kinds of value a task option takes (see :class:`Option`)
+OPTION_KINDS = ("bool", "int", "float", "floats", "str", "choice", "any")
+_TRUE, _FALSE = ("true", "yes", "on", "1"), ("false", "no", "off", "0")
+
+
+@dataclass(frozen=True)
+class Option:
+    """One task option, a key of ``task_args`` (``--set task_args.KEY=VALUE``): its default, a one-line
+    help and the kind of value it takes.
+
+    ``kind`` is ``bool``, ``int``, ``float``, ``floats`` (a list of numbers), ``str`` (free-form text:
+    a path, a run folder, a class name, ``auto``), ``choice`` (one of ``choices``) or ``any`` (passed on
+    as given; the recipe checks it). Left empty it follows the default: a bool, an int, a float, a string
+    (a ``choice`` when ``choices`` are given). A default of None is allowed and means "not set" (the
+    recipe decides), so None is then accepted as a value as well.
+    """
+
+    default: Any
+    help: str = ""
+    kind: str = ""
+    choices: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        kind = self.kind or self._kind_of_default()
+        if kind not in OPTION_KINDS:
+            raise ValueError(f"option kind {kind!r} is not one of {', '.join(OPTION_KINDS)}")
+        if (kind == "choice") != bool(self.choices):
+            raise ValueError("an option has choices exactly when its kind is choice")
+        object.__setattr__(self, "kind", kind)
+
+    def _kind_of_default(self) -> str:
+        default = self.default
+        if isinstance(default, bool):
+            return "bool"
+        if isinstance(default, int):
+            return "int"
+        if isinstance(default, float):
+            return "float"
+        if isinstance(default, str):
+            return "choice" if self.choices else "str"
+        raise ValueError(f"give the kind of an option whose default is {default!r}")
+
+    def parse(self, value: Any) -> Any:
+        """``value`` as this option's type: YAML and CLI text is read (``"false"`` and ``"0"`` are
+        False, ``"1e-3"`` is 0.001); raises ValueError with what was expected when it does not fit."""
+        if value is None and (self.default is None or self.kind == "any"):
+            return None
+        if self.kind == "any":
+            return value
+        if self.kind == "bool":
+            text = str(value).strip().lower()
+            if isinstance(value, (bool, int, str)) and text in _TRUE + _FALSE:
+                return text in _TRUE
+            raise ValueError("must be true or false")
+        if self.kind == "int":
+            number = _number(value)
+            if number is None or not float(number).is_integer():
+                raise ValueError("must be a whole number")
+            return int(number)
+        if self.kind == "float":
+            number = _number(value)
+            if number is None:
+                raise ValueError("must be a number")
+            return float(number)
+        if self.kind == "floats":
+            items = value if isinstance(value, (list, tuple)) else [value]
+            numbers = [_number(v) for v in items]
+            if not numbers or any(n is None for n in numbers):
+                raise ValueError("must be a number or a list of numbers")
+            return [float(n) for n in numbers]
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError("must be a text value")
+        text = str(value)
+        if self.kind == "choice" and text not in self.choices:
+            raise ValueError(f"is not one of {', '.join(self.choices)}")
+        return text
+
+
+def _number(value: Any) -> float | int | None:
+    """A finite int or float from a number or its text (YAML reads ``1e-3`` as text); None otherwise."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str):
+        try:
+            value = int(value)
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+    if isinstance(value, (int, float)) and math.isfinite(value):
+        return value
+    return None
+
+
+def resolve_options(task: str, declared: Mapping[str, Option], given: Mapping[str, Any]) -> dict[str, Any]:
+    """Every declared option's value for a run of ``task``: the default unless ``given`` (the run's
+    ``task_args``) sets it, parsed to the option's type.
+
+    Raises :class:`ConfigError` in one line for unknown keys (with the closest declared names) and for
+    values that do not fit their option (with what was expected and the option's help)."""
+    unknown = sorted(key for key in given if key not in declared)
+    if unknown:
+        close = [m for key in unknown for m in difflib.get_close_matches(str(key), declared, n=1)]
+        hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+        known = f"known: {', '.join(declared)}" if declared else "it takes none"
+        raise ConfigError(f"task {task}: unknown task option(s) {', '.join(map(str, unknown))}{hint} ({known})")
+    values = {}
+    for key, option in declared.items():
+        if key not in given:
+            values[key] = option.default
+            continue
+        try:
+            values[key] = option.parse(given[key])
+        except ValueError as error:
+            about = f" — {option.help}" if option.help else ""
+            raise ConfigError(f"task {task}: task_args.{key}={given[key]!r} {error}{about}") from None
+    return values
+
+
 class Recipe:
     """Base class of every way of training. Subclasses set ``self.model`` in ``__init__``."""
 
@@ -63,14 +195,31 @@ class Recipe:
     #: parameter-name prefixes of the head, which keep the full learning rate when
     #: ``model.backbone_lr_mult`` scales the rest (fine-tuning); empty: every parameter is the head
     head_prefixes: tuple[str, ...] = ()
+    #: the task options (``task_args``) this recipe reads, by key; :meth:`options_for` may vary them by
+    #: task. An unknown key is an error, so a recipe that reads none keeps this empty
+    options: ClassVar[dict[str, Option]] = {}
 
     def __init__(self, config: RunConfig, data: DataBundle):
         self.config = config
         self.data = data
+        #: the run's task options resolved: every declared option, typed (:func:`resolve_options`)
+        self.args: dict[str, Any] = self.resolve_task_args(config, config.task or data.meta.task)
         self.model: nn.Module = nn.Identity()
         self.net: nn.Module | None = None
         self.device = torch.device("cpu")
         self.log_lines: list[str] = []  # decisions the run log prints (task, loss, activation ...)
+
+    @classmethod
+    def options_for(cls, task: str) -> dict[str, Option]:
+        """The task options of ``task`` (one of the tasks this recipe trains); :attr:`options` unless
+        a recipe's options differ between its tasks."""
+        return cls.options
+
+    @classmethod
+    def resolve_task_args(cls, config: RunConfig, task: str) -> dict[str, Any]:
+        """``config.task_args`` resolved against :meth:`options_for` ``task`` (defaults filled in,
+        values typed); unknown keys and misfitting values raise :class:`ConfigError`."""
+        return resolve_options(task, cls.options_for(task), config.task_args)
 
     @property
     def is_convnet(self) -> bool:

@@ -46,6 +46,12 @@ recipe's own generator, not the global RNG) and ``plots/samples.gif`` of their p
 ``plots/gan_training.png`` (losses, D outputs, FCD and coverage per epoch); ``plots/class_histogram.png``;
 ``generator.safetensors`` (the generator alone) and ``evaluation.json`` beside ``model.safetensors``.
 :meth:`GanRecipe.sample` returns samples in the training data's units, [−1, 1] (``deepzoo sample``).
+
+**Options** (``--set task_args.KEY=VALUE``; declared with their types, defaults and help in
+``GanRecipe.options``, an unknown key fails naming the closest): ``k`` (1), ``saturating`` (false),
+``label_smoothing`` (0), ``fresh_noise`` (the model's default), ``preset`` (paper | none), ``noise``
+(normal | uniform), ``classifier_run`` (auto | none | RUN), ``classifier_epochs`` (10) and
+``coverage_share`` (1/(2K)). The super-resolution recipe shares the first four.
 """
 
 from __future__ import annotations
@@ -56,7 +62,7 @@ import json
 import logging
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -67,7 +73,7 @@ from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import AdversarialPair, load_pair_weights
-from .base import TASKS, Recipe, apply_preset
+from .base import TASKS, Option, Recipe, apply_preset
 
 log = logging.getLogger("deepzoo")
 
@@ -147,10 +153,6 @@ def _piece(t: torch.Tensor | None, parts: int, index: int) -> torch.Tensor | Non
     return t if t is None or parts == 1 else torch.tensor_split(t, parts)[index]
 
 
-def _task_flag(value: Any) -> bool:
-    return str(value).lower() in ("true", "1", "yes")
-
-
 # -- the shared two-player recipe ----------------------------------------------------------------------
 
 
@@ -160,21 +162,30 @@ class AdversarialRecipe(Recipe):
     (:meth:`split_batch`, :meth:`generate`) and may add terms to its loss (:meth:`generator_objective`)."""
 
     default_monitor = "train/generator/loss"
+    options: ClassVar[dict[str, Option]] = {
+        "k": Option(1, "discriminator steps per generator step (Goodfellow et al. Algorithm 1)"),
+        "saturating": Option(False, "generator loss log(1 − D(G(z))) instead of the non-saturating −log D(G(z))"),
+        "label_smoothing": Option(0.0, "one-sided label smoothing in [0, 0.5): real target 1 − this"),
+        "fresh_noise": Option(None, "draw new noise for the generator step (default: only for the MLP gan)",
+                              kind="bool"),
+    }
 
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
-        args = config.task_args
-        self.k = int(args.get("k", 1))
+        args = self.args
+        self.k = args["k"]
         if self.k < 1:
             raise ConfigError(f"task_args.k={self.k}: the discriminator needs at least one step per batch")
         self.phases = ("discriminator",) * self.k + ("generator",)
-        self.saturating = _task_flag(args.get("saturating", False))
-        smoothing = float(args.get("label_smoothing", 0.0))
+        self.saturating = args["saturating"]
+        smoothing = args["label_smoothing"]
         if not 0.0 <= smoothing < 0.5:
             raise ConfigError(f"task_args.label_smoothing={smoothing} must be in [0, 0.5)")
         self.real_label = 1.0 - smoothing
-        fresh = args.get("fresh_noise", config.model.name in FRESH_NOISE_MODELS)
-        self.reuse_fakes = self.k == 1 and not _task_flag(fresh)
+        fresh = args["fresh_noise"]
+        if fresh is None:
+            fresh = config.model.name in FRESH_NOISE_MODELS
+        self.reuse_fakes = self.k == 1 and not fresh
         self.warnings: list[str] = []
         self._fake: torch.Tensor | None = None
         self._d_index = 0
@@ -349,6 +360,17 @@ class GanRecipe(AdversarialRecipe):
     """Unconditional GANs (``gan``, ``dcgan``) on images or points scaled to [−1, 1]."""
 
     data_defaults = {"normalize": "symmetric"}
+    options: ClassVar[dict[str, Option]] = {
+        **AdversarialRecipe.options,
+        "preset": Option("paper", "paper: DCGAN's optimizer (and batch 128 for dcgan); none keeps the config",
+                         choices=("paper", "none")),
+        "noise": Option("normal", "the noise prior: normal N(0, 1) or uniform U(-1, 1)", choices=("normal", "uniform")),
+        "classifier_run": Option("auto", "the judge classifier for FCD and coverage: auto (trained on labelled "
+                                 "data), none, or a classifier run folder"),
+        "classifier_epochs": Option(JUDGE_EPOCHS, "epochs of the judge classifier trained on the fly"),
+        "coverage_share": Option(None, "the share of samples a class needs to count as covered (default "
+                                 "1/(2K), half the uniform share)", kind="float"),
+    }
 
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
@@ -359,7 +381,7 @@ class GanRecipe(AdversarialRecipe):
         if meta.value_range is None or meta.value_range[0] < -1 - 1e-6 or meta.value_range[1] > 1 + 1e-6:
             raise ConfigError(f"{meta.name}: a GAN's tanh output needs data in [-1, 1]; "
                               "load it with --set data.normalize=symmetric")
-        if str(config.task_args.get("preset", "paper")) == "paper" and name in PRESETS:
+        if self.args["preset"] == "paper" and name in PRESETS:
             source, preset = PRESETS[name]
             self.log_lines.append(apply_preset(config, preset, source))
         self.log_lines.append(disable_default_early_stopping(config, "valid/fcd"))
@@ -371,9 +393,7 @@ class GanRecipe(AdversarialRecipe):
             self.log_lines.append(f"weights: {config.model.weights} → "
                                   f"{load_pair_weights(self.model, config.model.weights)}")
         self._fit_data_to_model()
-        self.noise = str(config.task_args.get("noise", "normal"))
-        if self.noise not in ("normal", "uniform"):
-            raise ConfigError(f"task_args.noise={self.noise!r}: use normal (N(0, 1)) or uniform (U(-1, 1))")
+        self.noise = self.args["noise"]
         self.fixed_noise = self.noise_batch(SAMPLE_GRID, self._seeded(FIXED_NOISE_OFFSET))
         self.log_lines.append(self.describe_game() + f"; noise {self.noise}, {self.model.latent_dim} dimensions")
         self.judge = None  # set by the API before training (judge_source, use_judge)
@@ -479,7 +499,7 @@ class GanRecipe(AdversarialRecipe):
         folder)`` for a finished classifier run, ``("train", (folder, epochs))`` for one trained on this
         data on the fly (labelled data, the default ``auto``), or None. The API builds it before
         :func:`~deepzoo.engine.fit` and hands it over with :meth:`use_judge`."""
-        choice = str(self.config.task_args.get("classifier_run", "auto"))
+        choice = self.args["classifier_run"]
         if choice == "none":
             return None
         if choice != "auto":
@@ -487,7 +507,7 @@ class GanRecipe(AdversarialRecipe):
         if self.data.meta.task != "multiclass":
             return None
         folder = Path(self.config.runs_dir) / self.config.name if self.config.name else None
-        return "train", (folder, int(self.config.task_args.get("classifier_epochs", JUDGE_EPOCHS)))
+        return "train", (folder, self.args["classifier_epochs"])
 
     def use_judge(self, judge) -> None:
         """Score samples with ``judge`` (a :class:`~deepzoo.report.gan_metrics.JudgeClassifier`, or None)."""
@@ -514,10 +534,9 @@ class GanRecipe(AdversarialRecipe):
         metrics: dict[str, float] = {}
         if split != "train":  # quality first: the epoch line shows the first few metrics
             if self.judge is not None:
-                share = self.config.task_args.get("coverage_share")
                 metrics.update(self.judge.scores(self.to_raw(fake), self.to_raw(real),
                                                  self.to_raw(self._reference(len(real)).to(self.device)),
-                                                 None if share is None else float(share)))
+                                                 self.args["coverage_share"]))
                 self.last_histogram = self.judge.last_histogram
             if "mode_centers" in self.data.meta.extra:
                 metrics.update(self.ring_metrics(fake, real))

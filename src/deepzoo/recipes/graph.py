@@ -45,6 +45,12 @@ engine's metric curves.
 
 :func:`deepzoo.tune.seeds.seed_study` trains one command over several seeds and averages the metrics
 (docs/gnn.md).
+
+**Options** (``--set task_args.KEY=VALUE``, declared in ``GraphRecipe.options``): ``preset`` (kipf |
+none), ``decoder`` (dot | mlp), ``neg_ratio`` (1), ``embedding`` (pca | tsne), ``draw_max_nodes``
+(500), ``baselines`` (true) and ``embedding_dim`` (16, the link encoder's width); node and graph tasks
+also take the supervised head's (:data:`deepzoo.recipes.supervised.HEAD_OPTIONS`: ``threshold``,
+``label_smoothing``, ``class_weights``, ``loss`` ...). An unknown key fails naming the closest.
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from __future__ import annotations
 import inspect
 import warnings
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -65,7 +71,8 @@ from ..data import DataBundle
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, list_models, model_entry
 from ..tasks.heads import TaskHead
-from .base import TASKS, Recipe, apply_preset
+from .base import TASKS, Option, Recipe, apply_preset
+from .supervised import HEAD_OPTIONS
 
 GRAPH_TASKS = ("node", "link", "graph")
 GRAPH_FAMILY = "gnn"
@@ -73,6 +80,7 @@ GRAPH_FAMILY = "gnn"
 KIPF_PRESET = {"optim.name": "adam", "optim.lr": 0.01, "train.epochs": 200}
 NODE_WEIGHT_DECAY = {"optim.weight_decay": 5e-4}
 DECODERS = ("dot", "mlp")
+EMBEDDINGS = ("pca", "tsne")  # the 2-D maps of plots/embedding.png (deepzoo.report.graph.EMBEDDINGS)
 DEGREE_BINS = 10  # degree histogram of the graph baseline: 0 … 9 and "10 or more"
 
 
@@ -93,39 +101,44 @@ class LinkPredictor(nn.Module):
         return self.decoder(self.encoder(x, edge_index, edge_attr), edge_label_index)
 
 
-def _option(options: dict[str, Any], key: str, default: Any, choices: tuple[str, ...] | None = None) -> Any:
-    value = options.pop(key, default)
-    if choices is not None and str(value) not in choices:
-        raise ConfigError(f"task_args.{key}={value!r} is not one of {', '.join(choices)}")
-    return value
-
-
 class GraphRecipe(Recipe):
     """Train a graph network on a node, link or graph task (see the module docstring)."""
 
     default_monitor = "valid/loss"
+    #: the options of every graph task; node and graph tasks add the head's (:meth:`options_for`)
+    options: ClassVar[dict[str, Option]] = {
+        "preset": Option("kipf", "kipf: Kipf & Welling's training settings (module docstring); none keeps the config",
+                         choices=("kipf", "none")),
+        "decoder": Option("dot", "link decoder: dot (z_i·z_j) or mlp (an MLP of z_i ⊙ z_j)", choices=DECODERS),
+        "neg_ratio": Option(1.0, "negative pairs drawn per positive edge each epoch (link)"),
+        "embedding": Option("pca", "how plots/embedding.png maps embeddings to 2-D", choices=EMBEDDINGS),
+        "draw_max_nodes": Option(500, "plots/graph.png is drawn for graphs of at most this many nodes"),
+        "baselines": Option(True, "train and report the baselines beside the network"),
+        "embedding_dim": Option(16, "width of the link encoder's node embeddings"),
+    }
+
+    @classmethod
+    def options_for(cls, task: str) -> dict[str, Option]:
+        """The graph options, and for node and graph tasks the head's (``threshold``, ``loss`` ...)."""
+        return cls.options if task == "link" else {**cls.options, **HEAD_OPTIONS}
 
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
         self.task = config.task or data.meta.task
-        options = dict(config.task_args)
-        preset = _option(options, "preset", "kipf", ("kipf", "none"))
-        self.decoder_kind = str(_option(options, "decoder", "dot", DECODERS))
-        self.neg_ratio = float(_option(options, "neg_ratio", 1.0))
-        from ..report.graph import EMBEDDINGS
-
-        self.embedding_method = str(_option(options, "embedding", "pca", EMBEDDINGS))
-        self.draw_max_nodes = int(_option(options, "draw_max_nodes", 500))
-        self.with_baselines = str(_option(options, "baselines", True)).lower() not in ("false", "0", "no")
-        embedding_dim = int(_option(options, "embedding_dim", 16))
+        options = dict(self.args)
+        preset = options.pop("preset")
+        self.decoder_kind = options.pop("decoder")
+        self.neg_ratio = options.pop("neg_ratio")
+        self.embedding_method = options.pop("embedding")
+        self.draw_max_nodes = options.pop("draw_max_nodes")
+        self.with_baselines = options.pop("baselines")
+        embedding_dim = options.pop("embedding_dim")
         self.node_class_names = list(data.meta.class_names)
         if data.train is not None:
             self.data = data = self.fit_task(data)
         meta = data.meta
         self.regression = self.task == "node" and meta.extra.get("target_task") == "regression"
         if self.task == "link":
-            if options:
-                raise ConfigError(f"unknown task option(s) {', '.join(sorted(options))} for task link")
             self.head = None
         else:
             self.head = TaskHead("regression" if self.regression else "multiclass", meta, **options)

@@ -11,13 +11,14 @@ architecture and seed and a supervised model of the same architecture:
     {valid,test}/finetune_{1,10,100}pct_accuracy          encoder + linear head fine-tuned on 1/10/100%
     {valid,test}/supervised_accuracy                      the architecture trained from scratch, 100%
 
-Options (``--set task_args.KEY=VALUE``) are listed in :data:`EVALUATION_OPTIONS` and in each recipe's
-``OPTIONS``; an unknown key is an error. Importing this module registers the ``lars`` optimizer.
+Options (``--set task_args.KEY=VALUE``) are declared, with their types, defaults and help, in
+:data:`EVALUATION_OPTIONS` and in each recipe's ``options`` (SimCLR: ``temperature``, ``projection_dim``,
+``projection_hidden``, ``strength``, ``crop_scale``, ``blur``); an unknown key is an error that names
+the closest.
 """
 
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -34,54 +35,36 @@ from ..ssl.evaluation import extract_features, fine_tune, knn_accuracy, linear_p
 from ..ssl.losses import nt_xent_loss, positive_pair_accuracy
 from ..ssl.model import SSLModel, accepts_size, build_encoder, channel_statistics, projection_head
 from ..ssl.views import build_views, describe
-from .base import TASKS, Recipe
+from .base import TASKS, Option, Recipe
 
 #: Options of the evaluation run after training (shared by every self-supervised task).
-EVALUATION_OPTIONS: dict[str, Any] = {
-    "evaluate": True,  # linear probe + kNN on the frozen encoder (and the baselines below)
-    "probe_steps": 500,  # full-batch Adam steps of the linear probe, per weight decay tried
-    "knn_k": 200,  # neighbours that vote (capped at the training-set size)
-    "knn_t": 0.1,  # temperature of the vote weights exp(similarity / t)
-    "finetune": True,  # fine-tune encoder + linear head on 1%, 10% and 100% of the labels
-    "finetune_epochs": 20,
-    "finetune_lr": 1e-3,
-    "supervised": True,  # the same architecture trained from scratch on all labels
-    "supervised_epochs": 20,
+EVALUATION_OPTIONS: dict[str, Option] = {
+    "evaluate": Option(True, "linear probe + kNN on the frozen encoder (and the baselines)"),
+    "probe_steps": Option(500, "full-batch Adam steps of the linear probe, per weight decay tried"),
+    "knn_k": Option(200, "neighbours that vote (capped at the training-set size)"),
+    "knn_t": Option(0.1, "temperature of the kNN vote weights exp(similarity / t)"),
+    "finetune": Option(True, "fine-tune encoder + linear head on 1%, 10% and 100% of the labels"),
+    "finetune_epochs": Option(20, "epochs of each fine-tuning"),
+    "finetune_lr": Option(1e-3, "learning rate of fine-tuning"),
+    "supervised": Option(True, "the same architecture trained from scratch on all labels"),
+    "supervised_epochs": Option(20, "epochs of the supervised baseline"),
 }
 FINETUNE_FRACTIONS = (0.01, 0.1, 1.0)
 LABELLED_TASKS = ("binary", "multiclass")
 
 
-def resolve_options(task: str, given: dict[str, Any], defaults: dict[str, Any]) -> dict[str, Any]:
-    """``defaults`` updated by ``given`` (``task_args``); unknown keys and mistyped values raise
-    :class:`ConfigError` with the closest known key."""
-    options = dict(defaults)
-    for key, value in given.items():
-        if key not in defaults:
-            close = difflib.get_close_matches(key, defaults, n=1)
-            hint = f"; did you mean {close[0]}?" if close else ""
-            raise ConfigError(f"task {task}: unknown option task_args.{key}{hint} (known: {', '.join(defaults)})")
-        default = defaults[key]
-        if isinstance(default, bool) and not isinstance(value, bool):
-            raise ConfigError(f"task {task}: task_args.{key} must be true or false, got {value!r}")
-        if isinstance(default, (int, float)) and not isinstance(default, bool) and (
-                isinstance(value, bool) or not isinstance(value, (int, float))):
-            raise ConfigError(f"task {task}: task_args.{key} must be a number, got {value!r}")
-        options[key] = value
-    return options
-
-
 class SSLRecipe(Recipe):
     """The shared part of every self-supervised recipe.
 
-    Subclasses set ``OPTIONS`` and implement :meth:`build_head` and :meth:`pretext_step` (the loss and
-    the pretext accuracy of a batch); they may change the encoder's input shape (:meth:`encoder_shape`).
+    Subclasses declare ``options`` (their own, then :data:`EVALUATION_OPTIONS`) and implement
+    :meth:`build_head` and :meth:`pretext_step` (the loss and the pretext accuracy of a batch); they may
+    change the encoder's input shape (:meth:`encoder_shape`).
     Labels are never read in training. Randomness comes from the recipe's own generators: one for
     training (saved in checkpoints, so a resumed run draws the same views) and, for each evaluation, a
     fresh one with a fixed seed, so the validation loss of every epoch is measured on the same views.
     """
 
-    OPTIONS: ClassVar[dict[str, Any]] = {}
+    options: ClassVar[dict[str, Option]] = EVALUATION_OPTIONS
     data_defaults: ClassVar[dict[str, Any]] = {"normalize": "none"}  # augment in [0, 1]; the model normalises
     default_monitor = "valid/loss"
     standardize_inputs = False
@@ -89,7 +72,6 @@ class SSLRecipe(Recipe):
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
         self.task = config.task
-        self.args = resolve_options(self.task, dict(config.task_args), {**self.OPTIONS, **EVALUATION_OPTIONS})
         if config.model.weights or config.model.freeze:
             raise ConfigError(f"task {self.task} trains its encoder from scratch: drop model.weights/model.freeze")
         meta = data.meta
@@ -304,13 +286,17 @@ class SimCLRRecipe(SSLRecipe):
     cosine schedule: ``--set optim.name=lars --set optim.lr=... --set sched.name=cosine
     --set sched.warmup_epochs=10``; Adam (the default optimizer) works at small batch sizes."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {
-        "temperature": 0.5,
-        "projection_dim": 128,
-        "projection_hidden": 0,  # 0: as wide as the encoder's features (SimCLR: 2048 for a ResNet-50)
-        "strength": 0.5,  # colour-distortion strength s (RGB only)
-        "crop_scale": None,  # smallest..largest crop area; default 0.08..1 (0.3..1 under 16 pixels)
-        "blur": False,  # Gaussian blur (ImageNet recipe; off for small images as in the paper's CIFAR runs)
+    options: ClassVar[dict[str, Option]] = {
+        "temperature": Option(0.5, "τ of NT-Xent (> 0)"),
+        "projection_dim": Option(128, "output width of the projection head g"),
+        "projection_hidden": Option(0, "hidden width of g; 0: as wide as the encoder's features (SimCLR: 2048 "
+                                    "for a ResNet-50)"),
+        "strength": Option(0.5, "colour-distortion strength s (RGB only)"),
+        "crop_scale": Option(None, "smallest and largest crop area, e.g. [0.08, 1]; default 0.08..1 (0.3..1 "
+                             "under 16 pixels)", kind="floats"),
+        "blur": Option(False, "Gaussian blur (ImageNet recipe; off for small images as in the paper's CIFAR "
+                       "runs)"),
+        **EVALUATION_OPTIONS,
     }
 
     def configure(self, meta) -> None:

@@ -4,11 +4,16 @@ Each turns unlabelled inputs into a classification problem whose labels come fro
 (:mod:`deepzoo.ssl.pretext`, :mod:`deepzoo.ssl.exemplar`) and trains encoder + head with cross-entropy.
 The evaluation after training is the same as SimCLR's (:mod:`.ssl`). ``data.augment``, when given,
 is applied to each batch before the pretext transformation.
+
+Options (``--set task_args.KEY=VALUE``, each recipe's ``options`` with their help): rotation takes only
+the evaluation's (:data:`~.ssl.EVALUATION_OPTIONS`); jigsaw ``permutations``, ``permutation_seed``,
+``grid``, ``min_cell``, ``tile_fraction``, ``head_hidden``; relpatch ``patch``, ``gap``, ``jitter``,
+``min_patch``, ``channel_drop``, ``head_hidden``; exemplar ``seeds``, ``patch``, ``rotation``, ``copies``.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import torch
 from torch import Tensor, nn
@@ -28,8 +33,8 @@ from ..ssl.pretext import (
     relative_patch_batch,
     rotation_batch,
 )
-from .base import TASKS
-from .ssl import SSLRecipe, cross_entropy_step
+from .base import TASKS, Option
+from .ssl import EVALUATION_OPTIONS, SSLRecipe, cross_entropy_step
 
 
 class PretextRecipe(SSLRecipe):
@@ -82,13 +87,14 @@ class JigsawRecipe(PretextRecipe):
     to 100 for images and 10 for signals: on MNIST-1D, whose standardised 8-sample segments carry
     little, 100 permutations stayed at chance for 30 epochs."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {
-        "permutations": 0,  # P; 0: 100 for images, 10 for signals (the paper: 1000 on ImageNet)
-        "permutation_seed": 0,
-        "grid": 0,  # cells per axis; 0: 3 for images, 9 for signals
-        "min_cell": 10,  # smallest cell side in pixels (smaller inputs are upsampled)
-        "tile_fraction": 0.85,  # tile side / cell side (the paper: 64 / 75)
-        "head_hidden": 512,
+    options: ClassVar[dict[str, Option]] = {
+        "permutations": Option(0, "P; 0: 100 for images, 10 for signals (the paper: 1000 on ImageNet)"),
+        "permutation_seed": Option(0, "seed of the greedy choice of permutations"),
+        "grid": Option(0, "cells per axis; 0: 3 for images, 9 for signals"),
+        "min_cell": Option(10, "smallest cell side in pixels (smaller inputs are upsampled)"),
+        "tile_fraction": Option(0.85, "tile side / cell side (the paper: 64 / 75)"),
+        "head_hidden": Option(512, "hidden width of the permutation head"),
+        **EVALUATION_OPTIONS,
     }
     standardize_inputs = True
 
@@ -135,13 +141,14 @@ class RelativePatchRecipe(PretextRecipe):
     but one replaced by noise in each patch (the chromatic-aberration guard); the shared encoder's two
     feature vectors are concatenated and a two-layer head names the position."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {
-        "patch": 0,  # patch side; 0: the largest that fits (at least min_patch)
-        "gap": 0.5,  # gap between patches, in patch sides (the paper: about half a patch)
-        "jitter": 0.125,  # largest jitter, in patch sides (the paper: 7 px for 96-px patches)
-        "min_patch": 8,
-        "channel_drop": True,
-        "head_hidden": 512,
+    options: ClassVar[dict[str, Option]] = {
+        "patch": Option(0, "patch side; 0: the largest that fits (at least min_patch)"),
+        "gap": Option(0.5, "gap between patches, in patch sides (the paper: about half a patch)"),
+        "jitter": Option(0.125, "largest jitter, in patch sides (the paper: 7 px for 96-px patches)"),
+        "min_patch": Option(8, "smallest patch side in pixels (smaller inputs are upsampled)"),
+        "channel_drop": Option(True, "replace all colour channels but one by noise in each patch"),
+        "head_hidden": Option(512, "hidden width of the position head"),
+        **EVALUATION_OPTIONS,
     }
 
     def configure(self, meta) -> None:
@@ -186,11 +193,12 @@ class ExemplarRecipe(PretextRecipe):
     per class, redrawn each epoch). ``task_args.seeds`` is resolved when the run starts and written
     back into the run's config, so the head's size is known when the run is loaded without its data."""
 
-    OPTIONS: ClassVar[dict[str, Any]] = {
-        "seeds": 0,  # N; 0: every training image up to 8000 (the paper: 8000 to 32000)
-        "patch": 0,  # 0: 32 px (whole images under 32 px; signals up to 64)
-        "rotation": 20.0,  # largest rotation in degrees
-        "copies": 16,  # transformed copies of every seed per epoch
+    options: ClassVar[dict[str, Option]] = {
+        "seeds": Option(0, "N seed patches; 0: every training image up to 8000 (the paper: 8000 to 32000)"),
+        "patch": Option(0, "patch side; 0: 32 px (whole images under 32 px; signals up to 64)"),
+        "rotation": Option(20.0, "largest rotation in degrees"),
+        "copies": Option(16, "transformed copies of every seed per epoch"),
+        **EVALUATION_OPTIONS,
     }
     MAX_SEEDS = 8000
 
@@ -211,10 +219,10 @@ class ExemplarRecipe(PretextRecipe):
             x = self.split_tensors("train")[0].cpu()
             images, centres = choose_seeds(x, count, self.patch, torch.Generator().manual_seed(self.config.seed))
             self.seed_images, self.seed_centres = x[images], centres
-            self.config.task_args["seeds"] = count
+            self.config.task_args["seeds"] = a["seeds"] = count  # saved, so the head's size is known
         elif not a["seeds"]:
             raise ConfigError("exemplar: task_args.seeds is needed to rebuild the model without data")
-        self.count = self.config.task_args.get("seeds", a["seeds"])
+        self.count = a["seeds"]
         self.photometric = photometric_transform(self.input_shape[0], len(spatial) == 1, meta.value_range)
 
     def encoder_shape(self) -> tuple[int, ...]:

@@ -23,12 +23,17 @@ set (a GAN's losses do not measure quality, and PSNR is what SRGAN trades away o
 
 **Metrics.** PSNR and SSIM on the Y channel with ``scale`` border pixels cropped, beside bicubic
 upsampling of the same LR input (:mod:`deepzoo.report.gan_metrics`).
+
+**Options** (``--set task_args.KEY=VALUE``, declared in ``SuperResolutionRecipe.options``):
+``preset`` (paper | none), ``adversarial_weight`` (1e-3), ``vgg_weights`` (a file; pixel MSE without)
+and the game's ``k``, ``saturating``, ``label_smoothing`` and ``fresh_noise``
+(:class:`~deepzoo.recipes.gan.AdversarialRecipe`).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -39,7 +44,7 @@ from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import load_pair_weights
-from .base import TASKS, apply_preset
+from .base import TASKS, Option, apply_preset
 from .gan import AdversarialRecipe, disable_default_early_stopping
 
 # Ledig et al. 2017 §3.2: Adam β1 = 0.9, lr 1e-4, minibatches of 16 random HR crops.
@@ -92,6 +97,14 @@ class SuperResolutionRecipe(AdversarialRecipe):
 
     data_defaults = {"normalize": "none"}
     is_convnet = True
+    options: ClassVar[dict[str, Option]] = {
+        **AdversarialRecipe.options,
+        "preset": Option("paper", "paper: Adam lr 1e-4, β1 0.9, batch 16 (Ledig et al. §3.2); none keeps the config",
+                         choices=("paper", "none")),
+        "adversarial_weight": Option(ADVERSARIAL_WEIGHT, "weight of the adversarial loss in SRGAN's (Eq. 3)"),
+        "vgg_weights": Option(None, "a local VGG-19 state dict: the VGG54 content loss instead of pixel MSE",
+                              kind="str"),
+    }
 
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
@@ -102,7 +115,7 @@ class SuperResolutionRecipe(AdversarialRecipe):
         if not meta.is_image or meta.value_range is None or meta.value_range[0] < 0 or meta.value_range[1] > 1:
             raise ConfigError(f"{meta.name}: super-resolution needs images with pixels in [0, 1]; "
                               "load them with --set data.normalize=none")
-        if str(config.task_args.get("preset", "paper")) == "paper":
+        if self.args["preset"] == "paper":
             self.log_lines.append(apply_preset(config, SRGAN_PRESET, "Ledig et al. 2017 §3.2"))
         if self.task == "sr":
             self.phases = ("generator",)
@@ -118,8 +131,8 @@ class SuperResolutionRecipe(AdversarialRecipe):
         if config.model.weights:
             self.log_lines.append(f"weights: {config.model.weights} → "
                                   f"{load_pair_weights(self.model, config.model.weights)}")
-        self.adversarial_weight = float(config.task_args.get("adversarial_weight", ADVERSARIAL_WEIGHT))
-        self.vgg = self._content_network(config.task_args.get("vgg_weights"))
+        self.adversarial_weight = self.args["adversarial_weight"]
+        self.vgg = self._content_network(self.args["vgg_weights"])
         if data.train is not None:
             self.data = DataBundle(*(self.pairs(s) for s in (data.train, data.valid, data.test)), meta=meta)
 
@@ -207,7 +220,7 @@ class SuperResolutionRecipe(AdversarialRecipe):
         """``generator.safetensors``, ``evaluation.json`` and ``plots/super_resolution.png``."""
         if run_dir is None:
             return {}
-        content = "pixel MSE" if self.vgg is None else f"VGG54 ({self.config.task_args.get('vgg_weights')})"
+        content = "pixel MSE" if self.vgg is None else f"VGG54 ({self.args['vgg_weights']})"
         self.save_outputs(run_dir, {"task": self.task, "scale": self.scale, "content_loss": content})
         split = self.data.valid if self.data.valid is not None and len(self.data.valid) else self.data.test
         if self.config.train.plots and split is not None and len(split):

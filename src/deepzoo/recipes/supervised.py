@@ -3,12 +3,17 @@
 The head and the loss follow the targets (see :mod:`deepzoo.tasks.heads`); transfer learning loads
 local weights, replaces the head for the new number of outputs and can freeze the backbone (its
 batch-norm statistics included) or fine-tune it with a lower learning rate.
+
+**Options** (``--set task_args.KEY=VALUE``, :data:`HEAD_OPTIONS`, passed to
+:class:`~deepzoo.tasks.heads.TaskHead`): ``threshold`` (0.5), ``label_smoothing`` (0),
+``class_weights`` and ``pos_weight`` (lists of numbers), ``output_activation`` (linear) and ``loss``
+(mse | l1 | huber); an unknown key fails naming the closest.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -18,10 +23,20 @@ from ..data import DataBundle
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model
 from ..tasks.heads import TaskHead, check_no_output_squashing
-from .base import TASKS, Recipe
+from .base import TASKS, Option, Recipe
 
 # Szegedy et al. 2014, §5: auxiliary classifier losses are added with weight 0.3 during training.
 AUX_LOSS_WEIGHT = 0.3
+#: The options of a supervised head (:class:`~deepzoo.tasks.heads.TaskHead`'s keywords, same defaults),
+#: shared by the supervised recipe and the graph recipe's node and graph tasks.
+HEAD_OPTIONS: dict[str, Option] = {
+    "threshold": Option(0.5, "decision threshold on the probability (binary, multilabel)"),
+    "label_smoothing": Option(0.0, "label smoothing of the cross-entropy (multiclass)"),
+    "class_weights": Option(None, "one cross-entropy weight per class (multiclass)", kind="floats"),
+    "pos_weight": Option(None, "one positive-class weight per label (multilabel)", kind="floats"),
+    "output_activation": Option("linear", "output activation of a regression head (linear, prelu, ...)"),
+    "loss": Option("mse", "regression loss", choices=("mse", "l1", "huber")),
+}
 
 
 class WithOutputActivation(nn.Module):
@@ -45,13 +60,15 @@ def data_kwargs(meta) -> dict[str, Any]:
 class SupervisedRecipe(Recipe):
     """Train a model on (x, y) batches with the task's head and loss."""
 
+    options: ClassVar[dict[str, Option]] = HEAD_OPTIONS
+
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
         meta = data.meta
         self.task = config.task or meta.task
         if self.task != meta.task:
             raise ConfigError(f"--task {self.task} does not fit {meta.name}, whose targets are {meta.task}")
-        self.head = TaskHead(self.task, meta, **dict(config.task_args))
+        self.head = TaskHead(self.task, meta, **self.args)
         self.log_lines.append(f"task: {self.head.describe()}")
 
         name = config.model.name
