@@ -64,9 +64,10 @@ def main() -> None:
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"{os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}, load average "
           f"{load:.2f}; {args.repeats} rounds, trees and commands alternating; seconds, median (min)")
-    floor = statistics.median(times[("python", 'python -c "import torch"')])
+    floor = times[("python", 'python -c "import torch"')]
+    print(f'`python -c "import torch"` (the floor, in the same rounds): {statistics.median(floor):.2f} '
+          f"({min(floor):.2f})")
     print(f"\n| command | {' | '.join(trees)} |\n|---|{'---|' * len(trees)}")
-    print(f"| `python -c \"import torch\"` | {' | '.join([f'{floor:.2f}'] * len(trees))} |")
     for name in COMMANDS:
         cells = [f"{statistics.median(times[(label, name)]):.2f} ({min(times[(label, name)]):.2f})" for label in trees]
         print(f"| `{name}` | {' | '.join(cells)} |")
