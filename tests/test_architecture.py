@@ -127,3 +127,12 @@ def test_a_user_error_is_one_line_on_stderr(tmp_path):
                           text=True, timeout=300)
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "did you mean mlp" in done.stderr, done.stderr
+
+
+def test_the_model_listing_loads_neither_torch_nor_a_family(tmp_path):
+    """``deepzoo models`` reads the recorded catalogue: no PyTorch, no model module is imported."""
+    done = run_python("import sys\nfrom deepzoo.cli import main\nmain(['models'])\n"
+                      "print('loaded', sorted(m for m in sys.modules if m == 'torch' or m.startswith('deepzoo.models.')"
+                      " and not m.endswith('_catalogue')))", tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "resnet50" in done.stdout and "loaded []" in done.stdout, done.stdout[-300:]

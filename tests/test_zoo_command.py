@@ -8,6 +8,7 @@ import pytest
 
 import deepzoo.models as zoo
 from deepzoo.cli import main
+from deepzoo.models import _catalogue, _counting
 from deepzoo.models._counting import build_on_meta, count_parameters
 from deepzoo.models._summary import format_table, layer_table
 
@@ -38,7 +39,9 @@ def test_listing_shows_a_dash_for_models_without_input_size(capsys, monkeypatch)
 
         return torch.nn.Linear(4, num_classes)
 
-    monkeypatch.setattr(zoo, "list_models", lambda: ["zoo_test_no_input"])
+    # without a recorded catalogue the listing reads the registry and counts live
+    monkeypatch.setattr(_catalogue, "recorded_catalogue", lambda: {})
+    monkeypatch.setattr(_counting, "list_models", lambda: ["zoo_test_no_input"])
     try:
         assert main(["models", "--json"]) == 0
     finally:

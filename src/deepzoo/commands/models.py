@@ -1,9 +1,9 @@
 """``deepzoo models``: every registered model with its paper, parameters and multiply-adds;
 ``deepzoo models show NAME``: one model's layer table next to the paper's figures.
 
-The listing reads the counts recorded in ``models/complexity.json`` (made on the ``meta`` device at each
-model's default input, its ``input_size`` metadata, and checked against live counts by a test), so it
-builds no model; ``show`` counts live. Multiply-adds are FLOPs / 2 as counted by
+The listing reads the catalogue recorded in ``models/complexity.json`` (family, task, paper, default input
+and the counts made on the ``meta`` device there; checked against the live registry by a test), so it
+imports neither PyTorch nor a model family; ``show`` counts live. Multiply-adds are FLOPs / 2 as counted by
 :class:`torch.utils.flop_counter.FlopCounterMode` (see :mod:`deepzoo.models._counting`).
 """
 
@@ -44,25 +44,17 @@ def _human(n: float | None) -> str:
 
 
 def run_list(args: argparse.Namespace) -> int:
-    """The listing, from the recorded counts (a model missing from them is counted live)."""
-    from ..models import list_models, model_entry
-    from ..models._counting import model_complexity, recorded_complexity
+    """The listing, from the recorded catalogue (no model family is imported, no model built); without
+    the file (a development tree before it is generated) the registry is read and counted live."""
+    from ..models._catalogue import recorded_catalogue
 
-    recorded = recorded_complexity()
-    rows = []
-    for name in list_models():
-        meta = model_entry(name).meta
-        if name in recorded:
-            params, macs = recorded[name]
-        else:
-            try:
-                params, macs = model_complexity(name)
-            except Exception:  # noqa: BLE001 - any model of any family; "-" is the honest answer
-                params, macs = None, None
-        shape = meta.get("input_size")
-        rows.append({"name": name, "family": meta.get("family", ""), "task": meta.get("task", ""),
-                     "input_size": list(shape) if shape else None, "params": params, "macs": macs,
-                     "paper": meta.get("paper", "")})
+    catalogue = recorded_catalogue()
+    if not catalogue:
+        from ..models._counting import live_catalogue
+
+        catalogue = live_catalogue()
+    rows = [{"name": name, **{k: row[k] for k in ("family", "task", "input_size", "params", "macs", "paper")}}
+            for name, row in sorted(catalogue.items())]
     if args.json:
         print(json.dumps(rows, indent=2))
         return 0

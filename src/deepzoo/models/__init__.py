@@ -10,9 +10,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from torch import nn
+if TYPE_CHECKING:  # torch is imported by the families, so that reading the catalogue does not load it
+    from torch import nn
 
 from ..errors import ConfigError
 from ..registry import Registry

@@ -16,7 +16,6 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -24,6 +23,7 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from . import accepted_kwargs, create_model, list_models, model_entry
+from ._catalogue import RECORDED
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -84,19 +84,6 @@ def model_complexity(name: str, input_shape: Sequence[int] | None = None,
     return count_parameters(model), (count_macs(model, shape) if shape else None)
 
 
-#: parameters and multiply-adds of every registered model at its default input, as counted by
-#: :func:`model_complexity`; ``deepzoo models`` lists these without building a model, and a test
-#: recounts every model so the file cannot drift. Regenerate with ``python -m deepzoo.models._counting``.
-RECORDED = Path(__file__).with_name("complexity.json")
-
-
-def recorded_complexity() -> dict[str, tuple[int | None, int | None]]:
-    """``{name: (parameters, multiply-adds)}`` from :data:`RECORDED` (empty when the file is absent)."""
-    if not RECORDED.is_file():
-        return {}
-    return {name: (row["params"], row["macs"]) for name, row in json.loads(RECORDED.read_text()).items()}
-
-
 def count_every_model() -> dict[str, tuple[int | None, int | None]]:
     """Live counts of every registered model; (None, None) for one that cannot be built with its
     defaults on the meta device (a graph model that needs its data, say)."""
@@ -109,10 +96,22 @@ def count_every_model() -> dict[str, tuple[int | None, int | None]]:
     return counts
 
 
+def live_catalogue() -> dict[str, dict[str, Any]]:
+    """The catalogue built from the registry and live counts (what :data:`RECORDED` must hold)."""
+    rows = {}
+    for name, (params, macs) in count_every_model().items():
+        meta = model_entry(name).meta
+        shape = meta.get("input_size")
+        rows[name] = {"params": params, "macs": macs, "family": meta.get("family", ""),
+                      "task": meta.get("task", ""), "paper": meta.get("paper", ""),
+                      "input_size": list(shape) if shape else None}
+    return rows
+
+
 def main() -> None:
-    """Write :data:`RECORDED` from live counts."""
-    rows = {name: {"params": p, "macs": m} for name, (p, m) in count_every_model().items()}
-    RECORDED.write_text(json.dumps(rows, indent=1, sort_keys=True) + "\n")
+    """Write :data:`RECORDED` from the registry and live counts."""
+    rows = live_catalogue()
+    RECORDED.write_text(json.dumps(rows, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
     print(f"{RECORDED}: {len(rows)} models")
 
 
