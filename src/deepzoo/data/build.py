@@ -108,6 +108,10 @@ def _stats_axes(x: np.ndarray) -> tuple[int, ...]:
     return (0,) if x.ndim == 2 else (0, *range(2, x.ndim))
 
 
+#: a split's arrays, (inputs, targets or None)
+Arrays = tuple[np.ndarray, "np.ndarray | None"]
+
+
 def build_bundle(
     raw: RawData,
     seed: int | str = 0,
@@ -125,20 +129,50 @@ def build_bundle(
 
     Splits: the source's test split when it has one, else ``test_fraction`` (default 0.2) of the data;
     then ``valid_fraction`` (default 0.2) of what is left. Classification splits are stratified. The
-    same seed gives the same split.
+    same seed gives the same split. The stages are :func:`_settle_targets`, :func:`_split_rows`,
+    :func:`_normalize_inputs` and :func:`_standardize_targets`.
     """
     if unused:
         raise DataError(f"{raw.source or raw.name}: unknown option(s) {', '.join(sorted(unused))}")
     if normalize not in NORMALIZE_MODES:
         raise DataError(f"normalize={normalize!r} is not one of {', '.join(NORMALIZE_MODES)}")
     source = _validate(raw)
-    seed = int(seed)
-    valid_fraction = _float(valid_fraction, 0.2, "valid_fraction")
-    test_fraction = _float(test_fraction, 0.2, "test_fraction")
     x = raw.x.astype(np.float32, copy=False)
     x_test = None if raw.x_test is None else raw.x_test.astype(np.float32, copy=False)
-    y, y_test = raw.y, raw.y_test
+    task, reason, y, y_test, class_names = _settle_targets(raw, task, source)
+    splits = _split_rows(x, y, x_test, y_test, task, int(seed), _float(valid_fraction, 0.2, "valid_fraction"),
+                         _float(test_fraction, 0.2, "test_fraction"), source)
+    splits, mean, std, value_range = _normalize_inputs(splits, normalize)
+    target_mean = target_std = None
+    if task == "regression" and str(standardize_targets).lower() not in ("false", "0", "no"):
+        splits, target_mean, target_std = _standardize_targets(splits)
 
+    meta = DatasetMeta(
+        name=raw.name,
+        task=task,
+        task_reason=reason,
+        input_shape=tuple(int(s) for s in x.shape[1:]),
+        num_classes=len(class_names) if task in ("binary", "multiclass", "multilabel") else 0,
+        num_targets=int(y.shape[1]) if task == "regression" and y is not None else 0,
+        class_names=class_names,
+        mean=mean,
+        std=std,
+        target_mean=target_mean,
+        target_std=target_std,
+        value_range=value_range,
+        extra=dict(raw.extra),
+    )
+    if task == "multilabel" and not class_names:
+        meta.class_names = [str(i) for i in range(y.shape[1])]
+        meta.num_classes = y.shape[1]
+    return DataBundle(**{k: _tensor_split(*v) for k, v in splits.items()}, meta=meta)
+
+
+def _settle_targets(raw: RawData, task: str | None, source: str):
+    """The task (inferred from the targets, or the supervised ``task`` asked for, checked), why, and the
+    targets in that task's form: class indices and names for classification, float columns for
+    multi-label and regression. Returns ``(task, reason, y, y_test, class_names)``."""
+    y, y_test = raw.y, raw.y_test
     reason = ""
     if y is not None:
         inferred, reason = infer_task(y)
@@ -161,7 +195,13 @@ def build_bundle(
         y = y.astype(np.float32).reshape(len(y), -1)
         y_test = None if y_test is None else y_test.astype(np.float32).reshape(len(y_test), -1)
         class_names = list(raw.class_names or [])
+    return task, reason, y, y_test, class_names
 
+
+def _split_rows(x: np.ndarray, y: np.ndarray | None, x_test: np.ndarray | None, y_test: np.ndarray | None,
+                task: str, seed: int, valid_fraction: float, test_fraction: float, source: str) -> dict[str, Arrays]:
+    """Train, valid and test arrays: the source's own test split or ``test_fraction`` of the rows, then
+    ``valid_fraction`` of the rest, stratified for classification (seeds ``seed`` and ``seed + 1``)."""
     stratify = y if task in ("binary", "multiclass") else None
     if x_test is None:
         rest, test = _split(len(x), test_fraction, seed, stratify, source)
@@ -174,15 +214,20 @@ def build_bundle(
     if task in ("binary", "multiclass") and len(np.unique(y[train])) < 2:
         raise DataError(f"{source}: the training split holds a single class; a classifier needs two or more")
 
-    def part(xs: np.ndarray, ys: np.ndarray | None, index: np.ndarray | None) -> tuple:
+    def part(xs: np.ndarray, ys: np.ndarray | None, index: np.ndarray | None) -> Arrays:
         return (xs, ys) if index is None else (xs[index], None if ys is None else ys[index])
 
-    splits = {
+    return {
         "train": part(x, y, train),
         "valid": part(x, y, valid),
         "test": part(x_test, y_test, None) if x_test is not None else part(x, y, test),
     }
 
+
+def _normalize_inputs(splits: dict[str, Arrays], normalize: str):
+    """The inputs normalised with the training split's statistics: ``standard`` (per channel or
+    feature), ``symmetric`` ([0, 1] → [−1, 1]) or ``none``. Returns ``(splits, mean, std, value_range)``
+    as the run's metadata records them."""
     mean = std = None
     x_train = splits["train"][0]
     value_range = (float(x_train.min()), float(x_train.max()))
@@ -198,35 +243,20 @@ def build_bundle(
         splits = {k: (xs * 2.0 - 1.0, ys) for k, (xs, ys) in splits.items()}
         mean, std = [0.5], [0.5]
         value_range = (-1.0, 1.0)
+    return splits, mean, std, value_range
 
-    target_mean = target_std = None
-    if task == "regression" and str(standardize_targets).lower() not in ("false", "0", "no"):
-        y_train = splits["train"][1]
-        t_mean, t_std = y_train.mean(axis=0), y_train.std(axis=0)
-        t_std[t_std < 1e-8] = 1.0
-        splits = {k: (xs, (ys - t_mean) / t_std) for k, (xs, ys) in splits.items()}
-        target_mean, target_std = t_mean.tolist(), t_std.tolist()
 
-    def tensor_split(xs: np.ndarray, ys: np.ndarray | None) -> TensorSplit:
-        ty = None if ys is None else torch.from_numpy(np.ascontiguousarray(ys))
-        return TensorSplit(torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32)), ty)
+def _standardize_targets(splits: dict[str, Arrays]):
+    """Regression targets standardised with the training split's mean and std per column; returns
+    ``(splits, target_mean, target_std)``."""
+    y_train = splits["train"][1]
+    t_mean, t_std = y_train.mean(axis=0), y_train.std(axis=0)
+    t_std[t_std < 1e-8] = 1.0
+    splits = {k: (xs, (ys - t_mean) / t_std) for k, (xs, ys) in splits.items()}
+    return splits, t_mean.tolist(), t_std.tolist()
 
-    meta = DatasetMeta(
-        name=raw.name,
-        task=task,
-        task_reason=reason,
-        input_shape=tuple(int(s) for s in x.shape[1:]),
-        num_classes=len(class_names) if task in ("binary", "multiclass", "multilabel") else 0,
-        num_targets=int(y.shape[1]) if task == "regression" and y is not None else 0,
-        class_names=class_names,
-        mean=mean,
-        std=std,
-        target_mean=target_mean,
-        target_std=target_std,
-        value_range=value_range,
-        extra=dict(raw.extra),
-    )
-    if task == "multilabel" and not class_names:
-        meta.class_names = [str(i) for i in range(y.shape[1])]
-        meta.num_classes = y.shape[1]
-    return DataBundle(**{k: tensor_split(*v) for k, v in splits.items()}, meta=meta)
+
+def _tensor_split(xs: np.ndarray, ys: np.ndarray | None) -> TensorSplit:
+    """One split's arrays as contiguous float32 inputs and targets tensors."""
+    ty = None if ys is None else torch.from_numpy(np.ascontiguousarray(ys))
+    return TensorSplit(torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32)), ty)
