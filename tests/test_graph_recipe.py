@@ -19,6 +19,7 @@ from deepzoo import api
 from deepzoo.cli import main
 from deepzoo.data import load_dataset
 from deepzoo.errors import ConfigError
+from deepzoo.recipes import recipe_for_task
 from deepzoo.recipes.graph import label_propagation, neighbourhood_scores
 from deepzoo.tune.seeds import seed_study
 
@@ -300,7 +301,8 @@ def test_graph_options_are_declared_per_task_and_read_from_text(runs):
     from deepzoo.report.graph import EMBEDDINGS as DRAWN
 
     assert GraphRecipe.options["embedding"].choices == EMBEDDINGS == DRAWN
-    assert "threshold" in GraphRecipe.options_for("node") and "threshold" not in GraphRecipe.options_for("link")
+    node, link = recipe_for_task("node"), recipe_for_task("link")
+    assert "threshold" in node.options_for("node") and "threshold" not in link.options_for("link")
     cfg = api.build_config("gnn", "karate", "node", overrides=QUIET)
     cfg.task_args.update(baselines="false", draw_max_nodes="20", label_smoothing="0.1")
     recipe, _ = api.build_recipe(cfg)
@@ -308,6 +310,20 @@ def test_graph_options_are_declared_per_task_and_read_from_text(runs):
     cfg = api.build_config("gnn", "sbm-link", "link", overrides=QUIET + ["task_args.threshold=0.3"])
     with pytest.raises(ConfigError, match=r"task link: unknown task option\(s\) threshold \(known: preset,"):
         api.build_recipe(cfg)
+
+
+def test_each_graph_task_has_its_own_recipe_on_the_shared_base():
+    """Issue 18: one recipe per task (node, link, graph) on a shared base, and no method that branches
+    on the task."""
+    import inspect as inspect_module
+
+    from deepzoo.recipes import graph
+
+    recipes = [recipe_for_task(task) for task in graph.GRAPH_TASKS]
+    assert recipes == [graph.NodeRecipe, graph.LinkRecipe, graph.GraphLevelRecipe]
+    assert all(issubclass(r, graph.GraphRecipe) and r.task == t for r, t in zip(recipes, graph.GRAPH_TASKS))
+    source = inspect_module.getsource(graph)
+    assert "self.task ==" not in source and "self.task !=" not in source
 
 
 def test_bad_graph_files_are_still_one_line(runs, tmp_path, capsys):
