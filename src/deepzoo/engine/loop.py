@@ -5,6 +5,10 @@ the batches, each batch stepping every optimizer of the recipe in turn with the 
 then evaluation, scheduling, early stopping, logging and an atomic checkpoint. Losses stay on the
 device; they are read back (one host sync) only every ``log_every`` steps and at the end of an epoch.
 
+:func:`fit` holds just that loop; the steps it takes — the set-up, resuming, one player's optimizer
+step, the epoch's evaluation, tracking the monitored metric, the checkpoint and the final summary — are
+the methods of :class:`_Training`, which holds the run's state.
+
 Any moment is a safe moment to be killed: checkpoints are atomic, SIGTERM/SIGINT end the run after the
 step in flight with a checkpoint of that very step (:mod:`.signals`), a resumed run ends with the weights
 an uninterrupted one would have, and a run whose loss turns NaN or diverges stops naming the last good
@@ -69,6 +73,8 @@ def training_ended(ckpt: dict, config: RunConfig) -> str | None:
 
 
 def _channels_last(batch):
+    """The batch's 4-d tensors (images) in channels_last memory format, to match a channels_last model
+    (convolutions then need no layout conversion)."""
     return tuple(t.contiguous(memory_format=torch.channels_last) if torch.is_tensor(t) and t.ndim == 4 else t
                  for t in batch) if isinstance(batch, tuple) else batch
 
@@ -86,6 +92,7 @@ def _set_trainable(params: dict[str, list[nn.Parameter]], active: str | None) ->
 
 
 def _library_versions() -> dict[str, str]:
+    """The versions ``summary.json`` records, so a run can be replayed with the same libraries."""
     import numpy
     import torchvision
 
@@ -105,133 +112,19 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
     run as it stands (writing its model and summary again if they are missing or damaged).
     """
     tc = config.train
-    ddp = init_distributed()
-    main = ddp.is_main
-    device = choose_device(tc.device, ddp)
-    precision = resolve_precision(recipe.preferred_precision or tc.precision, device)
-    writes = main and run_dir is not None
-    say = echo if main else (lambda *a, **k: None)
+    training = _Training(recipe, config, run_dir, echo)
+    say, loader = training.say, training.train_loader
+    start_epoch, skip, ended = training.resume() if resume else (0, 0, None)
+    if ended is not None:
+        finished = _finished_run(run_dir, config, recipe)
+        if finished is not None:
+            say(f"{run_dir}: finished, {ended}; nothing to train (raise --epochs or early_stop.patience "
+                "to train on)")
+            return finished
+        say(f"{ended}; writing the model and summary again")
+    logger = RunLogger(run_dir if training.writes else None, tc.tensorboard, tc.plots, resume_epoch=start_epoch)
 
-    # -- modules, optimizers, schedulers --------------------------------------------------------
-    recipe.setup(device)
-    model = recipe.model
-    channels_last = str(tc.channels_last).lower() == "true" or (
-        tc.channels_last == "auto" and device.type in CHANNELS_LAST_DEVICES and recipe.is_convnet)
-    if channels_last:
-        model.to(memory_format=torch.channels_last)
-    net = recipe.net
-    if tc.compile:
-        # On CUDA, "reduce-overhead" records one CUDA graph per batch shape; static shapes (dynamic=False)
-        # give the full batch and the last partial one a graph each in the first epoch, where automatic
-        # dynamic shapes would recompile after the partial batch and record again inside epoch 2.
-        net = (torch.compile(net, mode="max-autotune-no-cudagraphs") if device.type == "cpu"
-               else torch.compile(net, mode="reduce-overhead", dynamic=False))
-    if ddp.enabled:
-        if len(recipe.phases) > 1:
-            raise ConfigError("DDP (torchrun) supports recipes with one optimizer; this one has several")
-        net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-    recipe.net = net
-
-    train_loader = recipe.loader("train", tc.batch_size, shuffle=True, seed=config.seed,
-                                 rank=ddp.rank, world_size=ddp.world_size)
-    valid_loader = recipe.loader("valid", tc.eval_batch_size)
-    if len(train_loader) == 0:
-        raise ConfigError("the training split is empty")
-    steps_per_epoch = math.ceil(len(train_loader) / tc.accumulate)
-    # a stop request ends the run after the step in flight where the loader can resume mid-epoch
-    # (exactly, from its saved order); elsewhere (graph batches) after the epoch in flight
-    stops_mid_epoch = isinstance(train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
-
-    modules = recipe.optimizer_modules()
-    optimizers = build_optimizers(recipe, config)
-    schedulers = {name: build_scheduler(opt, config.sched, tc.epochs, steps_per_epoch)
-                  for name, opt in optimizers.items()}
-    scalers = {name: torch.amp.GradScaler(device.type, enabled=precision == "fp16") for name in optimizers}
-    player_params = {name: [p for p in mod.parameters() if p.requires_grad] for name, mod in modules.items()}
-    several_players = len(recipe.phases) > 1
-
-    monitor = config.early_stop.monitor or recipe.default_monitor
-    if len(valid_loader) == 0 and monitor.startswith("valid/"):
-        monitor = "train/" + monitor.partition("/")[2]
-        say(f"no validation split: early stopping and best weights follow {monitor}")
-    mode = infer_mode(monitor) if config.early_stop.mode == "auto" else config.early_stop.mode
-    stopper = EarlyStopping(monitor, mode, config.early_stop.patience, config.early_stop.min_delta)
-
-    # -- resume -----------------------------------------------------------------------------------
-    ckpt_dir = None if run_dir is None else run_dir / "checkpoints"
-    start_epoch, step, skip = 0, 0, 0
-    tally = StepTally(tc.diverge_factor)
-    best_state = None
-    ended = None
-    if resume:
-        ckpt = load_checkpoint(ckpt_dir / "last.pt")
-        model.load_state_dict(ckpt["model"])
-        for name, opt in optimizers.items():
-            opt.load_state_dict(ckpt["optimizers"][name])
-            sched = schedulers[name][0]
-            if sched is not None:
-                sched.load_state_dict(ckpt["schedulers"][name])
-            scalers[name].load_state_dict(ckpt["scalers"][name])
-        if hasattr(train_loader, "load_state_dict"):
-            train_loader.load_state_dict(ckpt["loader"])
-        stopper.load_state_dict(ckpt["early_stop"])
-        recipe.load_state_dict(ckpt["recipe"])
-        set_rng_state(ckpt["rng"])
-        start_epoch, step, skip = ckpt["epoch"], ckpt["step"], ckpt.get("batches", 0)
-        tally.load_state_dict(ckpt.get("tally", {}), device)
-        if (ckpt_dir / "best.pt").is_file():
-            best_state = {k: v.to(device) for k, v in load_checkpoint(ckpt_dir / "best.pt")["model"].items()}
-        ended = training_ended(ckpt, config)
-        if ended is None:
-            where = f"epoch {start_epoch + 1}, batch {skip + 1}" if skip else f"epoch {start_epoch}"
-            say(f"resumed from {where} (step {step})")
-        else:
-            finished = _finished_run(run_dir, config, recipe)
-            if finished is not None:
-                say(f"{run_dir}: finished, {ended}; nothing to train (raise --epochs or early_stop.patience "
-                    "to train on)")
-                return finished
-            say(f"{ended}; writing the model and summary again")
-    logger = RunLogger(run_dir if writes else None, tc.tensorboard, tc.plots, resume_epoch=start_epoch)
-
-    saved = {"epoch": start_epoch if resume else None}  # the epoch checkpoints/last.pt holds
-
-    def checkpoint(epoch: int, batches: int = 0, stopped: str | None = None) -> None:
-        """``last.pt`` after ``epoch`` complete epochs and ``batches`` batches of the next one."""
-        if not (writes and tc.checkpoint):
-            return
-        loader_state = {}
-        if hasattr(train_loader, "state_dict"):
-            loader_state = train_loader.state_dict(batches) if batches else train_loader.state_dict()
-        atomic_save({
-            "model": model.state_dict(),
-            "optimizers": {n: o.state_dict() for n, o in optimizers.items()},
-            "schedulers": {n: s.state_dict() for n, (s, _) in schedulers.items() if s is not None},
-            "scalers": {n: s.state_dict() for n, s in scalers.items()},
-            "loader": loader_state,
-            "early_stop": stopper.state_dict(),
-            "recipe": recipe.state_dict(),
-            "rng": rng_state(),
-            "epoch": epoch,
-            "step": step,
-            "batches": batches,
-            "tally": tally.state_dict(),
-            "stopped": stopped,
-        }, ckpt_dir / "last.pt")
-        saved["epoch"] = epoch
-
-    def kept() -> str:
-        """Which checkpoint survives a failed run, for its error message."""
-        if not (writes and tc.checkpoint):
-            return "nothing was saved (train.checkpoint=false)"
-        if saved["epoch"] is None:
-            return "no checkpoint had been written yet"
-        return f"the last good checkpoint, checkpoints/last.pt (epoch {saved['epoch']}), is kept"
-
-    # -- the loop -----------------------------------------------------------------------------------
     started = time.perf_counter()
-    use_scaler = precision == "fp16"
-
     epoch = start_epoch
     first_epoch = start_epoch + 1 if ended is None else tc.epochs + 1
     try:
@@ -240,141 +133,336 @@ def fit(recipe: Recipe, config: RunConfig, run_dir: Path | None = None, resume: 
                 epoch_start = time.perf_counter()
                 recipe.train_mode()
                 if not skip:
-                    tally.new_epoch()
-                progress = _progress(len(train_loader), f"epoch {epoch}/{tc.epochs}", tc.progress and main)
+                    training.tally.new_epoch()
+                progress = _progress(len(loader), f"epoch {epoch}/{tc.epochs}", tc.progress and training.main)
                 progress.update(skip)
-                for i, batch in enumerate(train_loader, start=skip):
+                for i, batch in enumerate(loader, start=skip):
                     batch = recipe.transfer(batch)
-                    if channels_last:
+                    if training.channels_last:
                         batch = _channels_last(batch)
-                    boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(train_loader)
+                    boundary = (i + 1) % tc.accumulate == 0 or i + 1 == len(loader)
                     for phase in recipe.phases:
-                        if several_players:
-                            _set_trainable(player_params, phase)
-                        sync = contextlib.nullcontext() if boundary or not ddp.enabled else net.no_sync()
-                        with sync:
-                            with autocast(precision, device):
-                                out = recipe.training_step(batch, phase)
-                            loss = out["loss"] / tc.accumulate
-                            (scalers[phase].scale(loss) if use_scaler else loss).backward()
-                        if boundary:
-                            opt = optimizers[phase]
-                            if tc.grad_clip > 0:
-                                if use_scaler:
-                                    scalers[phase].unscale_(opt)
-                                nn.utils.clip_grad_norm_(player_params[phase], tc.grad_clip)
-                            if use_scaler:
-                                scalers[phase].step(opt)
-                                scalers[phase].update()
-                            else:
-                                opt.step()
-                            opt.zero_grad(set_to_none=True)
-                            sched, interval = schedulers[phase]
-                            if sched is not None and interval == "step":
-                                sched.step()
-                        tally.add("train/" if phase == "model" else f"train/{phase}/", out, step + 1)
-                    step += 1
-                    if step % tc.log_every == 0:
-                        progress.set_postfix(loss=f"{tally.check(epoch):.4f}")
+                        out = training.optimizer_step(batch, phase, boundary)
+                        training.tally.add("train/" if phase == "model" else f"train/{phase}/", out, training.step + 1)
+                    training.step += 1
+                    if training.step % tc.log_every == 0:
+                        progress.set_postfix(loss=f"{training.tally.check(epoch):.4f}")
                     progress.update()
-                    if stop.requested and stops_mid_epoch and boundary and i + 1 < len(train_loader):
-                        tally.check(epoch)
-                        if several_players:
-                            _set_trainable(player_params, None)
-                        checkpoint(epoch - 1, batches=i + 1)
-                        raise _interrupted(stop, f"step {step} (batch {i + 1} of {len(train_loader)} in epoch "
-                                                 f"{epoch})", writes and tc.checkpoint)
+                    if stop.requested and training.stops_mid_epoch and boundary and i + 1 < len(loader):
+                        training.tally.check(epoch)
+                        training.unfreeze()
+                        training.checkpoint(epoch - 1, batches=i + 1)
+                        raise _interrupted(stop, f"step {training.step} (batch {i + 1} of {len(loader)} in epoch "
+                                                 f"{epoch})", training.saves_checkpoints)
                 skip = 0
                 progress.close()
-                if several_players:
-                    _set_trainable(player_params, None)
-                tally.check(epoch)
+                training.unfreeze()
+                training.tally.check(epoch)
 
-                means = tally.means()
-                if ddp.enabled:
-                    torch.distributed.all_reduce(means)
-                    means /= ddp.world_size
-                row: dict[str, float] = {"epoch": epoch, "step": step}
-                row.update(zip(tally.sums, means.tolist()))
-                model.eval()
-                with autocast(precision, device):
-                    row.update({f"valid/{k}": v for k, v in recipe.evaluate(valid_loader, "valid").items()})
-                for name, opt in optimizers.items():
-                    row["lr" if name == "model" else f"lr/{name}"] = opt.param_groups[-1]["lr"]
-                row["seconds"] = time.perf_counter() - epoch_start
-
-                value = row.get(monitor, math.nan)
-                if monitor not in row:
-                    raise ConfigError(f"early_stop.monitor={monitor!r} is not logged; logged: {', '.join(row)}")
-                for sched, interval in schedulers.values():
-                    if sched is not None and interval == "epoch":
-                        sched.step()
-                    elif sched is not None and interval == "plateau":
-                        sched.step(value if mode == "min" else -value)
-                if stopper.update(value, epoch):
-                    best_state = copy_state(model)
-                    if writes and tc.checkpoint:
-                        atomic_save({"model": best_state, "epoch": epoch}, ckpt_dir / "best.pt")
+                row = training.evaluate(epoch, epoch_start)
+                training.track_monitor(row, epoch)
                 logger.log_epoch(row)
                 say(_epoch_line(row, tc.epochs))
-                recipe.on_epoch_end(epoch, run_dir if writes else None)
-                stop_requested = False
-                for callback in callbacks or ():
-                    try:
-                        callback(epoch, row)
-                    except StopTraining as request:
-                        stop_requested = True
-                        say(f"stopped by a callback: {request}")
-                checkpoint(epoch, stopped="callback" if stop_requested else None)
-                if _any_rank(stop.requested, ddp, device):
-                    raise _interrupted(stop, f"epoch {epoch} (step {step})", writes and tc.checkpoint)
+                recipe.on_epoch_end(epoch, run_dir if training.writes else None)
+                stop_requested = _run_callbacks(callbacks, epoch, row, say)
+                training.checkpoint(epoch, stopped="callback" if stop_requested else None)
+                if _any_rank(stop.requested, training.ddp, training.device):
+                    raise _interrupted(stop, f"epoch {epoch} (step {training.step})", training.saves_checkpoints)
                 if stop_requested:
                     break
-                if config.early_stop.enabled and stopper.should_stop:
-                    say(f"early stopping: {monitor} has not improved for {stopper.patience} epochs")
+                if config.early_stop.enabled and training.stopper.should_stop:
+                    say(f"early stopping: {training.monitor} has not improved for {training.stopper.patience} epochs")
                     break
     except LossProblem as problem:
-        raise TrainingError(f"{problem}; {kept()}") from None
+        raise TrainingError(f"{problem}; {training.kept()}") from None
     finally:
         logger.close()
+    return training.finish(epoch, started)
 
-    # -- restore the best weights, final evaluation, summary -------------------------------------
-    if best_state is not None and config.early_stop.enabled:
-        model.load_state_dict(best_state)
-        say(f"restored the weights of epoch {stopper.best_epoch} ({monitor} = {stopper.best:.4g})")
-    model.eval()
-    metrics: dict[str, float] = {}
-    with autocast(precision, device):
-        for split in ("valid", "test"):
-            loader = valid_loader if split == "valid" else recipe.loader("test", tc.eval_batch_size)
-            metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
-        if not metrics:  # no held-out data (the 12-point house-prices toy): report the fit itself
-            loader = recipe.loader("train", tc.eval_batch_size)
-            metrics.update({f"train/{k}": v for k, v in recipe.evaluate(loader, "train").items()})
-        metrics.update(recipe.on_train_end(run_dir if writes else None))
-    summary = {
-        "task": config.task,
-        "model": config.model.name,
-        "data": config.data.spec,
-        "seed": config.seed,
-        "best_epoch": stopper.best_epoch,
-        "epochs_run": epoch,
-        "monitor": monitor,
-        "seconds": round(time.perf_counter() - started, 3),
-        "device": str(device),
-        "precision": precision,
-        "world_size": ddp.world_size,
-        "versions": _library_versions(),
-        "command": " ".join(sys.argv),
-        "metrics": metrics,
-    }
-    if writes:
-        from safetensors.torch import save_model
 
-        with atomic_path(run_dir / "model.safetensors") as tmp:
-            save_model(model, str(tmp))
-        write_text_atomic(run_dir / "summary.json", json.dumps(summary, indent=2))
-    return Run(run_dir, config, summary, recipe)
+class _Training:
+    """The state of one :func:`fit` call — modules, loaders, optimizers, schedulers, scalers, early
+    stopping, the step count and the loss tally — and the steps of the loop that use it, so that
+    :func:`fit` itself is only the loop over epochs and batches.
+
+    Construction is the set-up, in the order that keeps a seeded run reproducible: the recipe's
+    modules on the device (channels_last, ``torch.compile``, DDP wrapping as configured), the loaders,
+    the optimizers with their schedulers and gradient scalers, and the monitored metric.
+    """
+
+    def __init__(self, recipe: Recipe, config: RunConfig, run_dir: Path | None, echo) -> None:
+        tc = self.tc = config.train
+        self.recipe, self.config, self.run_dir = recipe, config, run_dir
+        self.ddp = ddp = init_distributed()
+        self.main = ddp.is_main
+        self.device = device = choose_device(tc.device, ddp)
+        self.precision = resolve_precision(recipe.preferred_precision or tc.precision, device)
+        self.writes = self.main and run_dir is not None
+        self.saves_checkpoints = self.writes and tc.checkpoint
+        self.say = echo if self.main else (lambda *a, **k: None)
+
+        # -- modules --------------------------------------------------------------------------------
+        recipe.setup(device)
+        self.model = recipe.model
+        self.channels_last = str(tc.channels_last).lower() == "true" or (
+            tc.channels_last == "auto" and device.type in CHANNELS_LAST_DEVICES and recipe.is_convnet)
+        if self.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        net = recipe.net
+        if tc.compile:
+            # On CUDA, "reduce-overhead" records one CUDA graph per batch shape; static shapes (dynamic=False)
+            # give the full batch and the last partial one a graph each in the first epoch, where automatic
+            # dynamic shapes would recompile after the partial batch and record again inside epoch 2.
+            net = (torch.compile(net, mode="max-autotune-no-cudagraphs") if device.type == "cpu"
+                   else torch.compile(net, mode="reduce-overhead", dynamic=False))
+        if ddp.enabled:
+            if len(recipe.phases) > 1:
+                raise ConfigError("DDP (torchrun) supports recipes with one optimizer; this one has several")
+            net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
+        recipe.net = self.net = net
+
+        # -- loaders --------------------------------------------------------------------------------
+        self.train_loader = recipe.loader("train", tc.batch_size, shuffle=True, seed=config.seed,
+                                          rank=ddp.rank, world_size=ddp.world_size)
+        self.valid_loader = recipe.loader("valid", tc.eval_batch_size)
+        if len(self.train_loader) == 0:
+            raise ConfigError("the training split is empty")
+        steps_per_epoch = math.ceil(len(self.train_loader) / tc.accumulate)
+        # a stop request ends the run after the step in flight where the loader can resume mid-epoch
+        # (exactly, from its saved order); elsewhere (graph batches) after the epoch in flight
+        self.stops_mid_epoch = isinstance(self.train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
+
+        # -- optimizers, schedulers, scalers ------------------------------------------------------------
+        modules = recipe.optimizer_modules()
+        self.optimizers = build_optimizers(recipe, config)
+        self.schedulers = {name: build_scheduler(opt, config.sched, tc.epochs, steps_per_epoch)
+                           for name, opt in self.optimizers.items()}
+        # enabled for fp16 only; a disabled scaler passes scale/unscale_/step/update straight through
+        self.scalers = {name: torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
+                        for name in self.optimizers}
+        self.player_params = {name: [p for p in mod.parameters() if p.requires_grad] for name, mod in modules.items()}
+        self.several_players = len(recipe.phases) > 1
+
+        # -- early stopping and the run's progress --------------------------------------------------------
+        monitor = config.early_stop.monitor or recipe.default_monitor
+        if len(self.valid_loader) == 0 and monitor.startswith("valid/"):
+            monitor = "train/" + monitor.partition("/")[2]
+            self.say(f"no validation split: early stopping and best weights follow {monitor}")
+        self.monitor = monitor
+        self.mode = infer_mode(monitor) if config.early_stop.mode == "auto" else config.early_stop.mode
+        self.stopper = EarlyStopping(monitor, self.mode, config.early_stop.patience, config.early_stop.min_delta)
+        self.ckpt_dir = None if run_dir is None else run_dir / "checkpoints"
+        self.step = 0
+        self.tally = StepTally(tc.diverge_factor)
+        self.best_state: dict | None = None
+        self.saved_epoch: int | None = None  # the epoch checkpoints/last.pt holds
+
+    def resume(self) -> tuple[int, int, str | None]:
+        """Load ``checkpoints/last.pt`` (and the best weights of ``best.pt``) into every part of the
+        run — model, optimizers, schedulers, scalers, loader order, early stopping, recipe, RNG, step
+        and tally — so that training goes on exactly where it stopped, mid-epoch included.
+
+        Returns the epochs completed, the batches of the next epoch already trained, and why the run
+        has nothing left to train (:func:`training_ended`) or None.
+        """
+        ckpt = load_checkpoint(self.ckpt_dir / "last.pt")
+        self.model.load_state_dict(ckpt["model"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(ckpt["optimizers"][name])
+            sched = self.schedulers[name][0]
+            if sched is not None:
+                sched.load_state_dict(ckpt["schedulers"][name])
+            self.scalers[name].load_state_dict(ckpt["scalers"][name])
+        if hasattr(self.train_loader, "load_state_dict"):
+            self.train_loader.load_state_dict(ckpt["loader"])
+        self.stopper.load_state_dict(ckpt["early_stop"])
+        self.recipe.load_state_dict(ckpt["recipe"])
+        set_rng_state(ckpt["rng"])
+        start_epoch, self.step, skip = ckpt["epoch"], ckpt["step"], ckpt.get("batches", 0)
+        self.tally.load_state_dict(ckpt.get("tally", {}), self.device)
+        if (self.ckpt_dir / "best.pt").is_file():
+            best = load_checkpoint(self.ckpt_dir / "best.pt")["model"]
+            self.best_state = {k: v.to(self.device) for k, v in best.items()}
+        self.saved_epoch = start_epoch
+        ended = training_ended(ckpt, self.config)
+        if ended is None:
+            where = f"epoch {start_epoch + 1}, batch {skip + 1}" if skip else f"epoch {start_epoch}"
+            self.say(f"resumed from {where} (step {self.step})")
+        return start_epoch, skip, ended
+
+    def optimizer_step(self, batch, phase: str, boundary: bool) -> dict[str, torch.Tensor]:
+        """One player's step on ``batch``: the other players frozen, the forward pass under autocast,
+        the backward pass of its loss (divided over the accumulated batches, scaled for fp16), and —
+        on an accumulation ``boundary`` — gradient clipping, the optimizer step, zeroed gradients and
+        a per-step scheduler step. Returns the recipe's outputs for the tally.
+
+        Under DDP, gradients are all-reduced only on a boundary (``no_sync`` in between). The scaler
+        calls need no fp16 branch: a disabled :class:`torch.amp.GradScaler` returns the loss as it is
+        from ``scale``, does nothing in ``unscale_`` and ``update``, and calls ``opt.step()`` in ``step``.
+        """
+        tc, scaler = self.tc, self.scalers[phase]
+        if self.several_players:
+            _set_trainable(self.player_params, phase)
+        sync = contextlib.nullcontext() if boundary or not self.ddp.enabled else self.net.no_sync()
+        with sync:
+            with autocast(self.precision, self.device):
+                out = self.recipe.training_step(batch, phase)
+            scaler.scale(out["loss"] / tc.accumulate).backward()
+        if boundary:
+            opt = self.optimizers[phase]
+            if tc.grad_clip > 0:
+                scaler.unscale_(opt)  # clip the true gradients, not the fp16-scaled ones
+                nn.utils.clip_grad_norm_(self.player_params[phase], tc.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            opt.zero_grad(set_to_none=True)
+            sched, interval = self.schedulers[phase]
+            if sched is not None and interval == "step":
+                sched.step()
+        return out
+
+    def unfreeze(self) -> None:
+        """Make every player trainable again after a batch loop froze all but one (the checkpoint and
+        the evaluation see the modules as the recipe built them)."""
+        if self.several_players:
+            _set_trainable(self.player_params, None)
+
+    def evaluate(self, epoch: int, epoch_start: float) -> dict[str, float]:
+        """The epoch's metrics row: the step count, the training means of the tally (averaged over
+        the DDP processes), the validation metrics (model in eval mode, under autocast), each
+        optimizer's learning rate and the epoch's wall time."""
+        means = self.tally.means()
+        if self.ddp.enabled:
+            torch.distributed.all_reduce(means)
+            means /= self.ddp.world_size
+        row: dict[str, float] = {"epoch": epoch, "step": self.step}
+        row.update(zip(self.tally.sums, means.tolist()))
+        self.model.eval()
+        with autocast(self.precision, self.device):
+            row.update({f"valid/{k}": v for k, v in self.recipe.evaluate(self.valid_loader, "valid").items()})
+        for name, opt in self.optimizers.items():
+            row["lr" if name == "model" else f"lr/{name}"] = opt.param_groups[-1]["lr"]
+        row["seconds"] = time.perf_counter() - epoch_start
+        return row
+
+    def track_monitor(self, row: dict[str, float], epoch: int) -> None:
+        """Feed the monitored metric of the epoch's ``row`` to the per-epoch and plateau schedulers and
+        to early stopping; on a new best, keep a copy of the weights (and write ``best.pt``). A monitor
+        that is not logged is a config error naming what is."""
+        value = row.get(self.monitor, math.nan)
+        if self.monitor not in row:
+            raise ConfigError(f"early_stop.monitor={self.monitor!r} is not logged; logged: {', '.join(row)}")
+        for sched, interval in self.schedulers.values():
+            if sched is not None and interval == "epoch":
+                sched.step()
+            elif sched is not None and interval == "plateau":
+                sched.step(value if self.mode == "min" else -value)
+        if self.stopper.update(value, epoch):
+            self.best_state = copy_state(self.model)
+            if self.saves_checkpoints:
+                atomic_save({"model": self.best_state, "epoch": epoch}, self.ckpt_dir / "best.pt")
+
+    def checkpoint(self, epoch: int, batches: int = 0, stopped: str | None = None) -> None:
+        """Write ``last.pt`` atomically after ``epoch`` complete epochs and ``batches`` batches of the
+        next one: everything :meth:`resume` needs to go on bit for bit (the loader's order, the RNG
+        states and the tally of a part-trained epoch included). ``stopped`` records a callback's stop."""
+        if not self.saves_checkpoints:
+            return
+        loader_state = {}
+        if hasattr(self.train_loader, "state_dict"):
+            loader_state = self.train_loader.state_dict(batches) if batches else self.train_loader.state_dict()
+        atomic_save({
+            "model": self.model.state_dict(),
+            "optimizers": {n: o.state_dict() for n, o in self.optimizers.items()},
+            "schedulers": {n: s.state_dict() for n, (s, _) in self.schedulers.items() if s is not None},
+            "scalers": {n: s.state_dict() for n, s in self.scalers.items()},
+            "loader": loader_state,
+            "early_stop": self.stopper.state_dict(),
+            "recipe": self.recipe.state_dict(),
+            "rng": rng_state(),
+            "epoch": epoch,
+            "step": self.step,
+            "batches": batches,
+            "tally": self.tally.state_dict(),
+            "stopped": stopped,
+        }, self.ckpt_dir / "last.pt")
+        self.saved_epoch = epoch
+
+    def kept(self) -> str:
+        """Which checkpoint survives a failed run, for its error message."""
+        if not self.saves_checkpoints:
+            return "nothing was saved (train.checkpoint=false)"
+        if self.saved_epoch is None:
+            return "no checkpoint had been written yet"
+        return f"the last good checkpoint, checkpoints/last.pt (epoch {self.saved_epoch}), is kept"
+
+    def finish(self, epoch: int, started: float) -> Run:
+        """End the run: restore the best weights (when early stopping is on), evaluate on the held-out
+        splits, and write ``model.safetensors`` and ``summary.json`` (:meth:`summary`)."""
+        config, model = self.config, self.model
+        if self.best_state is not None and config.early_stop.enabled:
+            model.load_state_dict(self.best_state)
+            self.say(f"restored the weights of epoch {self.stopper.best_epoch} ({self.monitor} = "
+                     f"{self.stopper.best:.4g})")
+        summary = self.summary(epoch, started, self.final_metrics())
+        if self.writes:
+            from safetensors.torch import save_model
+
+            with atomic_path(self.run_dir / "model.safetensors") as tmp:
+                save_model(model, str(tmp))
+            write_text_atomic(self.run_dir / "summary.json", json.dumps(summary, indent=2))
+        return Run(self.run_dir, config, summary, self.recipe)
+
+    def final_metrics(self) -> dict[str, float]:
+        """The trained model's metrics on the validation and test splits — on the training split when
+        there is no held-out data (the 12-point house-prices toy) — plus the recipe's end-of-training
+        figures."""
+        recipe, tc = self.recipe, self.tc
+        self.model.eval()
+        metrics: dict[str, float] = {}
+        with autocast(self.precision, self.device):
+            for split in ("valid", "test"):
+                loader = self.valid_loader if split == "valid" else recipe.loader("test", tc.eval_batch_size)
+                metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
+            if not metrics:
+                loader = recipe.loader("train", tc.eval_batch_size)
+                metrics.update({f"train/{k}": v for k, v in recipe.evaluate(loader, "train").items()})
+            metrics.update(recipe.on_train_end(self.run_dir if self.writes else None))
+        return metrics
+
+    def summary(self, epoch: int, started: float, metrics: dict[str, float]) -> dict:
+        """``summary.json``: what ran (task, model, data, seed, command), where (device, precision,
+        processes, library versions), how long, the best epoch and the final ``metrics``."""
+        config = self.config
+        return {
+            "task": config.task,
+            "model": config.model.name,
+            "data": config.data.spec,
+            "seed": config.seed,
+            "best_epoch": self.stopper.best_epoch,
+            "epochs_run": epoch,
+            "monitor": self.monitor,
+            "seconds": round(time.perf_counter() - started, 3),
+            "device": str(self.device),
+            "precision": self.precision,
+            "world_size": self.ddp.world_size,
+            "versions": _library_versions(),
+            "command": " ".join(sys.argv),
+            "metrics": metrics,
+        }
+
+
+def _run_callbacks(callbacks: list | None, epoch: int, row: dict[str, float], say) -> bool:
+    """Call every callback with the epoch's row; True when one asked to stop (:class:`StopTraining`,
+    said with its reason). The others are still called, so a tuner sees every epoch it was promised."""
+    stop_requested = False
+    for callback in callbacks or ():
+        try:
+            callback(epoch, row)
+        except StopTraining as request:
+            stop_requested = True
+            say(f"stopped by a callback: {request}")
+    return stop_requested
 
 
 def _interrupted(stop: GracefulStop, where: str, saved: bool) -> Interrupted:
