@@ -77,9 +77,9 @@ def test_imports_run_one_way():
 
 def test_the_import_walk_sees_function_local_and_relative_imports():
     """The checker itself: relative imports at the top and inside a function are found, so the test
-    above can fail (engine/logger.py imports report inside ``redraw``)."""
+    above can fail (engine/logger.py imports plots inside ``redraw``)."""
     assert "recipes" in {t for t, _ in imported_units(PACKAGE / "engine" / "loop.py")}
-    assert "report" in {t for t, _ in imported_units(PACKAGE / "engine" / "logger.py")}
+    assert "plots" in {t for t, _ in imported_units(PACKAGE / "engine" / "logger.py")}
 
 
 def run_python(code: str, cwd: Path) -> subprocess.CompletedProcess:

@@ -14,9 +14,7 @@ from torch import nn
 
 import deepzoo.data.mixtures  # noqa: F401 - registers the ring dataset
 from deepzoo.data import load_dataset
-from deepzoo.models import create_model
-from deepzoo.recipes.gan import discriminator_loss, generator_loss
-from deepzoo.report.gan_metrics import (
+from deepzoo.metrics.gan import (
     class_shares,
     classifier_score,
     feature_frechet_distance,
@@ -25,6 +23,8 @@ from deepzoo.report.gan_metrics import (
     nearest_mode_counts,
     ring_scores,
 )
+from deepzoo.models import create_model
+from deepzoo.recipes.gan import discriminator_loss, generator_loss
 
 # softplus values by hand: log(1 + e^x)
 SP0, SP2, SPM2, SP1, SPM1 = math.log(2), math.log(1 + math.e**2), math.log(1 + math.e**-2), math.log(1 + math.e), \

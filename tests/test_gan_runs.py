@@ -12,7 +12,7 @@ from PIL import Image
 from safetensors.torch import load_file
 
 from deepzoo import api
-from deepzoo.report.gan_metrics import file_sha256
+from deepzoo.metrics.gan import file_sha256
 from tests.test_gan_training import SILENT, TINY_DCGAN, train
 
 

@@ -297,8 +297,8 @@ def test_user_errors_are_one_line_with_status_2(runs, capsys, argv, needle):
 
 
 def test_graph_options_are_declared_per_task_and_read_from_text(runs):
+    from deepzoo.plots.graph import EMBEDDINGS as DRAWN
     from deepzoo.recipes.graph import EMBEDDINGS, GraphRecipe
-    from deepzoo.report.graph import EMBEDDINGS as DRAWN
 
     assert GraphRecipe.options["embedding"].choices == EMBEDDINGS == DRAWN
     node, link = recipe_for_task("node"), recipe_for_task("link")

@@ -14,9 +14,9 @@ from torch import nn
 from torchmetrics.functional.image import structural_similarity_index_measure
 
 from deepzoo import api
+from deepzoo.metrics.image import luma, psnr_y, ssim, ssim_y
 from deepzoo.models import create_model
 from deepzoo.recipes.super_resolution import IMAGENET_MEAN, IMAGENET_STD, VGG54Features, bicubic_downscale
-from deepzoo.report.image_metrics import luma, psnr_y, ssim, ssim_y
 from tests.conftest import QUIET
 
 TINY = ["model.scale=2", "model.num_blocks=1", "model.width=16"]

@@ -290,7 +290,7 @@ def predict(run: str | Path, inputs: str | Path | torch.Tensor, runs_dir: str = 
 # -- a GAN's judge classifier: built here, before training, and handed to the recipe ------------------
 def load_judge(run_dir: str | Path, device: torch.device):
     """The classifier of a finished run folder (its best weights) as a GAN's judge of its samples."""
-    from .report.gan_metrics import JudgeClassifier
+    from .metrics.gan import JudgeClassifier
 
     run = load_run(run_dir, with_data=False)
     return JudgeClassifier(run.dir, run.model, run.recipe.data.meta, device)

@@ -15,7 +15,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
-    from ..report.tune import plot_run_curves
+    from ..plots.tune import plot_run_curves
     from ..tune.compare import config_table, load_runs, metrics_table
 
     if len(args.runs) < 2:

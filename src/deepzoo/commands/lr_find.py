@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from .. import api
-    from ..report.tune import plot_lr_find
+    from ..plots.tune import plot_lr_find
     from ..run import default_name
     from ..tune.lr_find import find_lr, save_result
 

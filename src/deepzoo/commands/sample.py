@@ -28,7 +28,7 @@ def sample(args: argparse.Namespace) -> int:
 
     from .. import api
     from ..errors import ConfigError
-    from ..report.autoencoder import image_grid_figure
+    from ..plots.autoencoder import image_grid_figure
 
     if args.n < 1:
         raise ConfigError(f"--n {args.n}: the number of samples must be at least 1")

@@ -62,7 +62,7 @@ class RunLogger:
     def redraw(self) -> None:
         """Draw ``plots/curves.png`` from the history so far (matplotlib is imported here, on the first
         plot, so that importing the engine does not load it)."""
-        from ..report.plots import plot_curves
+        from ..plots.common import plot_curves
 
         plot_curves(self.history, self.run_dir / "plots" / "curves.png")
         self.last_plot, self.plotted_rows = time.monotonic(), len(self.history)

@@ -229,7 +229,7 @@ class AutoencoderRecipe(Recipe):
     @torch.no_grad()
     def save_grids(self, plots: Path, suffix: str, title: str) -> None:
         """The reconstruction grid (and the sample grid from fixed noise) as ``plots/<kind><suffix>``."""
-        from ..report.autoencoder import image_grid_figure, reconstruction_figure
+        from ..plots.autoencoder import image_grid_figure, reconstruction_figure
 
         items = self.shown_items()
         self.model.eval()

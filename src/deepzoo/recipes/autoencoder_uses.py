@@ -24,8 +24,8 @@ import torch
 from ..config import RunConfig
 from ..data import DataBundle, DatasetMeta
 from ..errors import ConfigError
+from ..metrics.image import psnr
 from ..models import accepted_kwargs
-from ..report.image_metrics import psnr
 from .autoencoder import EVAL_NOISE_OFFSET, AutoencoderRecipe, data_span
 from .base import TASKS, Option
 
@@ -104,7 +104,7 @@ class EmbedRecipe(AutoencoderRecipe):
         """t-SNE (van der Maaten & Hinton 2008) of the test codes, coloured by label."""
         from sklearn.manifold import TSNE
 
-        from ..report.autoencoder import embedding_figure
+        from ..plots.autoencoder import embedding_figure
 
         if codes.shape[1] == 2:
             points = codes
@@ -247,7 +247,7 @@ class AnomalyRecipe(AutoencoderRecipe):
         metrics["valid/threshold"] = threshold
         plots = _plots(self, run_dir)
         if plots is not None:
-            from ..report.autoencoder import error_histogram_figure
+            from ..plots.autoencoder import error_histogram_figure
 
             name = self.data.meta.class_names[self.anomaly_index]
             error_histogram_figure(scores[~is_anomaly], scores[is_anomaly], threshold, plots / "anomaly_errors.png",
@@ -296,7 +296,7 @@ class DenoiseRecipe(AutoencoderRecipe):
         metrics["test/psnr_denoised"] = float(psnr(denoised, clean, span).mean())
         plots = _plots(self, run_dir)
         if plots is not None:
-            from ..report.autoencoder import filters_figure, first_layer_filters
+            from ..plots.autoencoder import filters_figure, first_layer_filters
 
             filters = first_layer_filters(self.model, self.data.meta.input_shape)
             if filters is not None:

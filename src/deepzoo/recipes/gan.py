@@ -34,7 +34,7 @@ on the CPU it trains in fp32. The measured rates go into ``summary.json``.
 **Evaluation** (each epoch on the validation split, at the end on the test split): D(x) on held-out
 items and D(G(z)) on fixed evaluation noise; with a classifier (``task_args.classifier_run=RUN``, or
 trained on the fly on labelled data, or ``none``), the Fréchet classifier distance, classifier score and
-mode coverage beside their real-versus-real values (:mod:`deepzoo.report.gan_metrics`); on the ``ring``
+mode coverage beside their real-versus-real values (:mod:`deepzoo.metrics.gan`); on the ``ring``
 data the modes covered within 3σ and the share of such high-quality samples.
 
 **Watchdogs.** A discriminator loss below 0.05 for 100 consecutive steps (D rejects every fake; G's
@@ -510,7 +510,7 @@ class GanRecipe(AdversarialRecipe):
         return "train", (folder, self.args["classifier_epochs"])
 
     def use_judge(self, judge) -> None:
-        """Score samples with ``judge`` (a :class:`~deepzoo.report.gan_metrics.JudgeClassifier`, or None)."""
+        """Score samples with ``judge`` (a :class:`~deepzoo.metrics.gan.JudgeClassifier`, or None)."""
         self.judge = judge
         if judge is not None:
             self.log_lines.append(f"classifier: {judge.run_dir} (sha256 {judge.sha256[:16]}…)")
@@ -553,7 +553,7 @@ class GanRecipe(AdversarialRecipe):
 
     def ring_metrics(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
         """Ring modes covered and high-quality shares of fake and real points (in model units)."""
-        from ..report.gan_metrics import ring_scores
+        from ..metrics.gan import ring_scores
 
         meta = self.data.meta
         mean, std = (meta.mean[0], meta.std[0]) if meta.mean is not None else (0.0, 1.0)
@@ -577,7 +577,7 @@ class GanRecipe(AdversarialRecipe):
 
     def save_samples(self, path: Path, title: str) -> None:
         """Fixed-noise samples: an image grid, or for 2-D points a scatter over the training points."""
-        from ..report.gan import points_figure, samples_figure
+        from ..plots.gan import points_figure, samples_figure
 
         if self.model.sample_shape == (2,):
             points = self.generate_all(self.noise_batch(POINT_CLOUD, self._seeded(FIXED_NOISE_OFFSET)))
@@ -596,7 +596,7 @@ class GanRecipe(AdversarialRecipe):
                               "comparable with published Inception FIDs or Inception Scores"}
         self.save_outputs(run_dir, evaluation)
         if self.config.train.plots:
-            from ..report.gan import class_histogram_figure, gan_history_figure, progress_gif
+            from ..plots.gan import class_histogram_figure, gan_history_figure, progress_gif
 
             plots = run_dir / "plots"
             progress_gif(sorted((plots / "samples").glob("epoch_*.png")), plots / "samples.gif")

@@ -84,7 +84,7 @@ GRAPH_FAMILY = "gnn"
 KIPF_PRESET = {"optim.name": "adam", "optim.lr": 0.01, "train.epochs": 200}
 NODE_WEIGHT_DECAY = {"optim.weight_decay": 5e-4}
 DECODERS = ("dot", "mlp")
-EMBEDDINGS = ("pca", "tsne")  # the 2-D maps of plots/embedding.png (deepzoo.report.graph.EMBEDDINGS)
+EMBEDDINGS = ("pca", "tsne")  # the 2-D maps of plots/embedding.png (deepzoo.plots.graph.EMBEDDINGS)
 DEGREE_BINS = 10  # degree histogram of the graph baseline: 0 … 9 and "10 or more"
 
 
@@ -400,7 +400,7 @@ class NodeRecipe(GraphRecipe):
 
     def plots(self, folder: Path) -> None:
         """The last hidden layer in 2-D, training nodes marked; the graph with the predicted classes."""
-        from ..report.graph import draw_node_predictions, embedding_plot
+        from ..plots.graph import draw_node_predictions, embedding_plot
 
         seed, name, method = self.config.seed, self.config.model.name, self.embedding_method
         meta = self.data.meta
@@ -525,7 +525,7 @@ class LinkRecipe(GraphRecipe):
 
     def plots(self, folder: Path) -> None:
         """The node embeddings in 2-D; the test pairs found and missed at threshold 0.5."""
-        from ..report.graph import draw_link_predictions, embedding_plot
+        from ..plots.graph import draw_link_predictions, embedding_plot
 
         seed, name, method = self.config.seed, self.config.model.name, self.embedding_method
         meta = self.data.meta
@@ -620,7 +620,7 @@ class GraphLevelRecipe(GraphRecipe):
         """The pooled test-graph embeddings in 2-D; a grid of test graphs with their predicted classes."""
         from torch_geometric.data import Batch
 
-        from ..report.graph import draw_graph_predictions, embedding_plot
+        from ..plots.graph import draw_graph_predictions, embedding_plot
 
         seed, name, method = self.config.seed, self.config.model.name, self.embedding_method
         meta = self.data.meta

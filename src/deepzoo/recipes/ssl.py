@@ -264,7 +264,7 @@ class SSLRecipe(Recipe):
         """The representation's evaluation (with labels) and the plots of the pretext inputs."""
         metrics = self.evaluate_representation() if self.args["evaluate"] and self.has_labels else {}
         if run_dir is not None and self.config.train.plots:
-            from ..report.ssl import evaluation_plot, examples_plot
+            from ..plots.ssl import evaluation_plot, examples_plot
 
             sample = self.split_tensors("valid") or self.split_tensors("train")
             if sample is not None:

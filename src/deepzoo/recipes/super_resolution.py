@@ -22,7 +22,7 @@ are kept. Early stopping: on ``valid/psnr`` for ``sr``; off for ``super_resoluti
 set (a GAN's losses do not measure quality, and PSNR is what SRGAN trades away on purpose).
 
 **Metrics.** PSNR and SSIM on the Y channel with ``scale`` border pixels cropped, beside bicubic
-upsampling of the same LR input (:mod:`deepzoo.report.gan_metrics`).
+upsampling of the same LR input (:mod:`deepzoo.metrics.gan`).
 
 **Options** (``--set task_args.KEY=VALUE``, declared in ``SuperResolutionRecipe.options``):
 ``preset`` (paper | none), ``adversarial_weight`` (1e-3), ``vgg_weights`` (a file; pixel MSE without)
@@ -192,7 +192,7 @@ class SuperResolutionRecipe(AdversarialRecipe):
     @torch.no_grad()
     def evaluate(self, loader, split: str) -> dict[str, float]:
         """Pixel MSE (``loss``, [−1, 1] units), PSNR and SSIM on Y of SR and of bicubic upsampling."""
-        from ..report.image_metrics import psnr_y, ssim_y
+        from ..metrics.image import psnr_y, ssim_y
 
         sums: dict[str, torch.Tensor] = {}
         count = 0
@@ -224,7 +224,7 @@ class SuperResolutionRecipe(AdversarialRecipe):
         self.save_outputs(run_dir, {"task": self.task, "scale": self.scale, "content_loss": content})
         split = self.data.valid if self.data.valid is not None and len(self.data.valid) else self.data.test
         if self.config.train.plots and split is not None and len(split):
-            from ..report.gan import sr_comparison_figure
+            from ..plots.gan import sr_comparison_figure
 
             lr, hr = split.x[:SHOWN], split.y[:SHOWN]
             rows = [("LR", F.interpolate(lr, scale_factor=self.scale, mode="nearest")),

@@ -171,7 +171,7 @@ class SupervisedRecipe(Recipe):
             total = sum(p.numel() for p in self.model.parameters())
             (run_dir / "model_summary.txt").write_text(f"{format_table(rows)}\n\ntotal parameters: {total:,}\n")
         if run_dir is not None and self.config.train.plots:
-            from ..report.supervised import task_plots
+            from ..plots.supervised import task_plots
 
             task_plots(self, run_dir / "plots")
         if self.task != "multilabel" or not len(self.data.test):

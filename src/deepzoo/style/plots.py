@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..report.plots import plt, save_figure
+from ..plots.common import plt, save_figure
 
 LOSS_KEYS = ("total", "content", "style", "tv", "range")
 

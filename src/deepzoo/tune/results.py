@@ -113,7 +113,7 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
 
 def write_report(study: optuna.Study, settings: StudySettings, plots: bool = True) -> StudyReport:
     """Write ``trials.csv``, ``best.yaml`` and the plots into the study folder."""
-    from ..report.tune import plot_history, plot_importances, plot_trial_curves
+    from ..plots.tune import plot_history, plot_importances, plot_trial_curves
 
     folder = settings.folder
     rows = trial_rows(study, settings)

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 import torchmetrics.functional.classification as C
 
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 
 def confusion_matrix_plot(pred: np.ndarray, true: np.ndarray, names: list[str], path: Path) -> Path:

@@ -17,7 +17,7 @@ import torch
 from torchvision.utils import make_grid
 
 from ..data import DatasetMeta
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 GRID_COLUMNS = 8
 LINE_ITEMS = 4  # items drawn as lines in a reconstruction figure of non-image data

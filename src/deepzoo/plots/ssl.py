@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 
 def _draw(ax, item: torch.Tensor) -> None:

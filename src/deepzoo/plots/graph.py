@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 EMBEDDINGS = ("pca", "tsne")
 

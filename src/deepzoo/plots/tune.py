@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 from optuna.trial import FrozenTrial, TrialState
 
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 
 def plot_history(trials: Sequence[FrozenTrial], monitor: str, direction: str, path: str | Path) -> Path:

@@ -13,7 +13,7 @@ import torch
 
 from ..data import DatasetMeta
 from .autoencoder import image_grid_figure
-from .plots import plt, save_figure
+from .common import plt, save_figure
 
 
 def samples_figure(items: torch.Tensor, meta: DatasetMeta, path: Path, title: str) -> Path:

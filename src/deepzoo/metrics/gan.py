@@ -17,7 +17,7 @@ features, other sample counts. Each is reported beside its real-versus-real valu
 count, because the Fréchet distance is biased upwards for small N (two real samples of N items never
 score 0). Keep N well above the feature width (64 for the ``cnn``) or the covariance is singular; the
 distance stays finite then, but the estimate is poor. The Fréchet distance is torchmetrics'
-(no Inception network is built or downloaded); PSNR and SSIM are in :mod:`deepzoo.report.image_metrics`.
+(no Inception network is built or downloaded); PSNR and SSIM are in :mod:`deepzoo.metrics.image`.
 """
 
 from __future__ import annotations
