@@ -55,14 +55,15 @@ def test_two_workers_share_a_study(runs, space):
 
 
 def test_sigkill_mid_trial_then_resume(runs, space):
-    args = _args(space, "crash", 4, 8)
+    # trials long enough (30 epochs) that the poll below sees one mid-training on a fast, idle machine
+    args = _args(space, "crash", 4, 30)
     proc = subprocess.Popen([sys.executable, "-m", "deepzoo", *args], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     journal = runs / "crash" / "journal.log"
     deadline = time.monotonic() + 240
     victim = None
     while victim is None and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.2)
+        time.sleep(0.05)
         if not journal.is_file():
             continue
         trials = _study(runs, "crash").trials if journal.stat().st_size else []
