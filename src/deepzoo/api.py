@@ -16,13 +16,13 @@ import torch
 from .config import RunConfig, apply_overrides, flat_config, set_value
 from .data import DataBundle, DatasetMeta, load_dataset
 from .data.targets import SUPERVISED_TASKS
+from .engine.result import Run
 from .errors import ConfigError, Interrupted, one_line
 from .files import write_text_atomic
 from .models import create_model, model_entry
 from .recipes import recipe_for_task
 from .recipes.base import Recipe
 from .run import (
-    Run,
     check_run_name,
     new_run_folder,
     read_json,

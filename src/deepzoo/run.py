@@ -207,26 +207,6 @@ def resumable_run_folder(config: RunConfig) -> RunFolder:
     return folder
 
 
-@dataclass
-class Run:
-    """A finished (or loaded) run: its folder, config, summary and the trained recipe."""
-
-    dir: Path
-    config: RunConfig
-    summary: dict[str, Any] = field(default_factory=dict)
-    recipe: Any = None
-
-    @property
-    def metrics(self) -> dict[str, float]:
-        """The flat ``<split>/<metric>`` map of ``summary.json``."""
-        return self.summary.get("metrics", {})
-
-    @property
-    def model(self):
-        """The trained model (best weights restored)."""
-        return None if self.recipe is None else self.recipe.model
-
-
 def resolve_run_dir(run: str | Path, runs_dir: str = "runs") -> Path:
     """A run given by path or by name under ``runs_dir``, for commands that only read it; one-line
     error when it is not a run."""

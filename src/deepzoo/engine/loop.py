@@ -33,12 +33,12 @@ from ..data.batching import DeviceLoader, HostLoader
 from ..errors import ConfigError, Interrupted, TrainingError
 from ..files import atomic_path, write_text_atomic
 from ..recipes.base import Recipe
-from ..run import Run
 from ..runtime import autocast, choose_device, init_distributed, resolve_precision, rng_state, set_rng_state
 from .checkpoint import atomic_save, copy_state, load_checkpoint
 from .early_stopping import EarlyStopping, infer_mode
 from .logger import RunLogger
 from .optim import build_optimizers, build_scheduler
+from .result import Run
 from .signals import GracefulStop
 
 #: devices where "auto" puts convnets in channels_last memory format: tensor-core convolutions on CUDA;
