@@ -177,7 +177,7 @@ def test_pruning_stops_hopeless_trials(runs, tmp_path):
 
 @pytest.mark.slow
 def test_interrupted_trial_is_rerun_with_its_parameters(runs, tmp_path, monkeypatch, capsys):
-    from deepzoo import api
+    from deepzoo.run import training
 
     space = _space(tmp_path, "optim.lr: {type: float, low: 1.0e-3, high: 0.1, log: true}")
     args = ("--sampler", "random", "--pruner", "none", "--epochs", "2", "--trials", "2", "--study", "ctrl-c")
@@ -186,7 +186,7 @@ def test_interrupted_trial_is_rerun_with_its_parameters(runs, tmp_path, monkeypa
         raise KeyboardInterrupt
 
     with monkeypatch.context() as patch:
-        patch.setattr(api, "train", interrupted)
+        patch.setattr(training, "train", interrupted)  # what every trial calls
         assert _tune(space, *args) == 130  # Ctrl-C during the first trial
     first = _study(runs, "ctrl-c").trials[0]
     assert trial_status(first) == "lost" and first.user_attrs["lost"] == "interrupted"

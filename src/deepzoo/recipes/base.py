@@ -247,7 +247,7 @@ class Recipe:
     def judge_source(self) -> tuple[str, Any] | None:
         """Where a classifier that scores this recipe's samples comes from — ``("run", folder)`` or
         ``("train", (folder, epochs))`` — or None (the default: no judge). The API builds it before
-        training (:func:`deepzoo.api.prepare_judge`) and hands it over with :meth:`use_judge`."""
+        training (:func:`deepzoo.run.training.prepare_judge`) and hands it over with :meth:`use_judge`."""
         return None
 
     def use_judge(self, judge: Any) -> None:

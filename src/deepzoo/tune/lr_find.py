@@ -150,7 +150,7 @@ def save_result(result: LRFindResult, path) -> None:
 
 def find_lr(config: RunConfig, **options) -> tuple[LRFindResult, Recipe]:
     """Build ``config``'s recipe (seeded as training would be) and run :func:`lr_range_test` on it."""
-    from ..api import build_recipe
+    from ..run.training import build_recipe
     from ..runtime import seed_everything
 
     seed_everything(config.seed, config.train.deterministic)

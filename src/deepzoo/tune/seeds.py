@@ -1,7 +1,7 @@
 """Seed studies: one command trained over several seeds, every metric averaged (docs/gnn.md).
 
-A study of runs, not a recipe: it builds runs through :mod:`deepzoo.api`, as the tuner does, so it
-lives beside the tuner (and, like the rest of this package but Optuna's modules, imports no Optuna).
+A study of runs, not a recipe: it builds runs through :mod:`deepzoo.run.training`, as the tuner does,
+so it lives beside the tuner (and, like the rest of this package but Optuna's modules, imports no Optuna).
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import api
 from ..files import write_text_atomic
-from ..run import check_run_name, default_name
+from ..run import check_run_name, default_name, training
 
 
 def seed_study(model: str, data: str, task: str | None = None, seeds: int = 10, runs_dir: str = "runs",
@@ -24,10 +23,10 @@ def seed_study(model: str, data: str, task: str | None = None, seeds: int = 10, 
     their runs root; the seed sets the initialisation, the negatives and, for generated sets, the
     split) and average every metric of ``summary.json``, the baselines included. Writes and returns
     ``<runs_dir>/<name>/seeds.json`` with ``mean``, ``std`` (population) and ``per_seed``."""
-    base = check_run_name(name or default_name(api.build_config(model, data)) + "-seeds")
+    base = check_run_name(name or default_name(training.build_config(model, data)) + "-seeds")
     per_seed = []
     for seed in range(seeds):
-        run = api.train(model, data, task, seed=seed, name=f"seed{seed}", runs_dir=str(Path(runs_dir) / base),
+        run = training.train(model, data, task, seed=seed, name=f"seed{seed}", runs_dir=str(Path(runs_dir) / base),
                         overrides=list(overrides or []), overwrite=overwrite,
                         echo=echo or (lambda *a, **k: None), **train_args)
         per_seed.append(run.metrics)

@@ -222,10 +222,10 @@ def load_study(settings: StudySettings, storage: optuna.storages.BaseStorage | N
 def resolve_monitor(config: RunConfig) -> str:
     """The metric trials are judged on: ``early_stop.monitor`` or the recipe's default; it must be a
     validation metric, so tuning never selects on the data it trains on."""
-    from .. import api
+    from ..run import training
 
     probe = copy.deepcopy(config)
-    recipe, data = api.build_recipe(probe)  # also fails early on an unknown model or dataset
+    recipe, data = training.build_recipe(probe)  # also fails early on an unknown model or dataset
     config.task = probe.task
     monitor = config.early_stop.monitor or recipe.default_monitor
     valid = data.splits()["valid"]

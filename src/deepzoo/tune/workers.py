@@ -1,6 +1,6 @@
 """Workers: processes that take queued trials of a study and run each as an ordinary deepzoo run.
 
-Each trial trains through :func:`deepzoo.api.train` in its own run folder
+Each trial trains through :func:`deepzoo.run.training.train` in its own run folder
 (``<study>/trials/trial-NNNN``), reporting the monitored validation metric to Optuna after every
 epoch (``trial.report``) so the study's pruner can stop it (``trial.should_prune`` raises
 ``optuna.TrialPruned`` out of the training loop). Early stopping inside a trial stays on; the
@@ -142,7 +142,7 @@ class TrialObjective:
         self.echo = echo
 
     def __call__(self, trial: optuna.Trial) -> float:
-        from .. import api
+        from ..run import training
 
         if not holds_slot(trial.study, trial):
             trial.set_user_attr("surplus", True)
@@ -165,7 +165,7 @@ class TrialObjective:
             return seconds
 
         try:
-            api.train(config=config, overwrite=True, echo=lambda *a, **k: None, callbacks=[reporter])
+            training.train(config=config, overwrite=True, echo=lambda *a, **k: None, callbacks=[reporter])
         except optuna.TrialPruned as pruned:
             self.echo(f"trial {trial.number}: {pruned} [{shown}] {record():.1f} s")
             raise

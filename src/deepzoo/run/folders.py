@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .config import RunConfig
-from .errors import ConfigError, TrainingError
-from .files import remove_temporaries
+from ..config import RunConfig
+from ..errors import ConfigError, TrainingError
+from ..files import remove_temporaries
 
 try:
     import fcntl
