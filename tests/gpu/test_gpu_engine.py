@@ -18,28 +18,13 @@ from deepzoo.errors import Interrupted, TrainingError
 from deepzoo.recipes.supervised import SupervisedRecipe
 from tests.conftest import QUIET
 from tests.gpu.conftest import assert_module_on_device, assert_run_folder, metric_rows, on_device
+from tests.test_run_safety import signal_at  # the same signal-at-step helper as on the CPU
 
 #: several batches per epoch and dropout, so the device's RNG state matters; no early stop before the end
 RESUMABLE = QUIET + ["model.dropout=0.2", "train.batch_size=32", "early_stop.enabled=false", "train.log_every=7"]
 #: a missing RNG restore after resuming moves these weights by 0.007-0.019 (measured on the CPU): the
 #: tolerance passes only the last-bit differences a CUDA kernel may add, not a different run
 WEIGHT_TOLERANCE = {"atol": 2e-4, "rtol": 1e-3}
-
-
-def signal_at(call: int, signum: int):
-    """A training step that delivers ``signum`` to this process at step number ``call``, as a scheduler
-    would (as tests/test_run_safety.py does on the CPU)."""
-    original = SupervisedRecipe.training_step
-    calls = {"n": 0}
-
-    def step(self, batch, phase):
-        """The recipe's own step, after raising the signal on the chosen call."""
-        calls["n"] += 1
-        if calls["n"] == call:
-            signal.raise_signal(signum)
-        return original(self, batch, phase)
-
-    return step
 
 
 def epoch_rows_without_time(run_dir) -> list[dict[str, float]]:
