@@ -19,8 +19,9 @@ def add_parser(sub) -> None:
     p.add_argument("--style", required=True, help="style image file (resized and centre-cropped to the content)")
     p.add_argument("--out", default="stylized.png", help="output PNG (default stylized.png); the loss curves go to "
                                                          "<stem>_losses.png next to it")
-    p.add_argument("--weights", help="torchvision VGG-19 state dict (.pth/.pt/.safetensors); without it a "
-                                     "random-weight VGG-19 is used (nothing is downloaded)")
+    p.add_argument("--weights", help="imagenet (torchvision's VGG-19 weights: from the torch.hub cache, downloaded "
+                                     "once if missing and online), torchvision:ENUM, or a VGG-19 state dict "
+                                     "(.pth/.pt/.safetensors); without it a random-weight VGG-19 is used")
     p.add_argument("--size", type=int, default=256, help="longer side of the output in pixels (default 256)")
     p.add_argument("--iterations", type=int, default=300, help="iterations per scale (default 300)")
     p.add_argument("--optimizer", choices=["lbfgs", "adam"], default="lbfgs")

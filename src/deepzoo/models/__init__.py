@@ -70,13 +70,23 @@ def accepted_kwargs(name: str, candidates: dict[str, Any]) -> dict[str, Any]:
 def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Module:
     """Build the registered model ``name`` with the paper's knobs given by keyword.
 
-    ``weights`` is a local state-dict file (``.pt``/``.pth`` read with ``weights_only=True``, or
-    ``.safetensors``) loaded into the model completely; when ``num_classes`` is given, the classifier
-    may differ (another class count) and is then freshly initialised, as timm's
-    ``pretrained=True, num_classes=N`` does.
-    Files saved from the torchvision model of the same name load through the family's key mapping. A
-    keyword the constructor does not take raises :class:`ConfigError` naming it and the accepted ones.
+    ``weights`` is one of
+
+    - ``"imagenet"`` or ``"torchvision:ENUM"``: torchvision's published weights for this model
+      (:mod:`deepzoo.models.pretrained`), from torch.hub's cache, downloaded once when missing and online.
+      Without ``num_classes`` the model keeps the weights' 1000 classes, and ``model.pretrained`` (a
+      :class:`~deepzoo.models.pretrained.PretrainedWeights`) carries their category names, preprocessing
+      and accuracy; the model is built at the weights' crop size unless ``input_size``/``image_size`` is
+      given (it matters for ViT's position embeddings);
+    - a local state-dict file (``.pt``/``.pth`` read with ``weights_only=True``, or ``.safetensors``);
+      files saved from the torchvision model of the same name load through the family's key mapping.
+
+    Either loads completely; when ``num_classes`` is given, the classifier may differ (another class
+    count) and is then freshly initialised, as timm's ``pretrained=True, num_classes=N`` does. A keyword
+    the constructor does not take raises :class:`ConfigError` naming it and the accepted ones.
     """
+    from .pretrained import check_arguments, is_named_weights, load_pretrained, resolve_weights
+
     entry = model_entry(name)
     params = inspect.signature(entry.factory).parameters
     if not any(p.kind is p.VAR_KEYWORD for p in params.values()):
@@ -85,8 +95,15 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
             raise ConfigError(
                 f"model {name!r} does not take {', '.join(unknown)}; it takes {', '.join(params) or 'nothing'}"
             )
+    named = resolve_weights(name, weights) if is_named_weights(weights) else None
+    if named is not None:
+        check_arguments(named, kwargs)
+        if not {"input_size", "image_size"} & kwargs.keys() and "input_size" in params:
+            kwargs["input_size"] = named.input_size
     model = entry.factory(**kwargs)
-    if weights is not None:
+    if named is not None:
+        load_pretrained(model, named, kwargs, reset_classifier="num_classes" in kwargs)
+    elif weights is not None:
         from ._weights import load_weights
 
         load_weights(model, weights, reset_classifier="num_classes" in kwargs)

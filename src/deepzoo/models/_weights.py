@@ -1,4 +1,5 @@
-"""Loading local weight files into a model: completely or not at all (never downloads).
+"""Loading local weight files into a model: completely or not at all (never downloads; torchvision's
+weights by name are fetched by :mod:`deepzoo.models.pretrained`, which loads them through here).
 
 Files are read with ``torch.load(weights_only=True)`` or safetensors, so no code in a file ever runs. A
 model may define ``convert_state_dict(state) -> state`` to map another project's key names
@@ -63,9 +64,9 @@ class LoadedWeights:
     total: int
     reset: list[str] = field(default_factory=list)
 
-    def describe(self, path: str | Path) -> str:
-        """The run-log line."""
-        line = f"weights: loaded {self.loaded} of {self.total} tensors from {path}"
+    def describe(self, source: str | Path) -> str:
+        """The run-log line; ``source`` is the file, or the named weights and their cached file."""
+        line = f"weights: loaded {self.loaded} of {self.total} tensors from {source}"
         if self.reset:
             line += f"; the head ({', '.join(self.reset)}) was re-initialised for this task's outputs"
         return line
@@ -94,7 +95,13 @@ def load_weights(model: nn.Module, path: str | Path, reset_classifier: bool = Fa
     """Load the state dict at ``path`` into ``model`` (through ``model.convert_state_dict`` if any),
     completely or not at all; with ``reset_classifier`` the classifier may differ (see the module
     docstring)."""
-    state = read_state_dict(path)
+    return load_state(model, read_state_dict(path), path, reset_classifier)
+
+
+def load_state(model: nn.Module, state: dict[str, torch.Tensor], source: str | Path,
+               reset_classifier: bool = False) -> LoadedWeights:
+    """Load ``state`` into ``model`` as :func:`load_weights` does; ``source`` names where it came from
+    (a file, or named weights and their cached file) in the error."""
     convert = getattr(model, "convert_state_dict", None)
     if convert is not None:
         state = convert(state)
@@ -105,7 +112,7 @@ def load_weights(model: nn.Module, path: str | Path, reset_classifier: bool = Fa
     missing = [k for k in own if k not in state and not is_head(k)]
     unexpected = [k for k in state if k not in own and not is_head(k)]
     if shapes or missing or unexpected:
-        raise ConfigError(f"{path}: does not fit {type(model).__name__} "
+        raise ConfigError(f"{source}: does not fit {type(model).__name__} "
                           f"({len(shapes) + len(missing) + len(unexpected)} of {len(own)} tensors differ): "
                           + "; ".join(_mismatches(state, own, shapes, missing, unexpected)))
     fits = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}

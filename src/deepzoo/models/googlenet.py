@@ -23,6 +23,13 @@ connected layer with ReLU, dropout 0.7 and a linear layer. In training mode the 
 :class:`InceptionOutputs` ``(logits, aux1, aux2)``; the paper adds the auxiliary losses with weight
 :data:`AUX_LOSS_WEIGHT` = 0.3 (:meth:`InceptionOutputs.loss`). In eval mode it returns the logits only.
 
+Input transform (``transform_input=True``, torchvision's knob): the torchvision weights were ported from
+Caffe and expect pixels scaled to [−1, 1] ((x − 0.5) / 0.5), while every other torchvision model reads
+ImageNet-normalised pixels ((x − mean) / std). With the knob on, the model takes ImageNet-normalised
+input and maps it back to [−1, 1] per channel (x · std / 0.5 + (mean − 0.5) / 0.5) before the stem, as
+torchvision's ``googlenet(weights=...)`` does — it turns the knob on whenever it loads weights, and
+:func:`deepzoo.models.pretrained.load_pretrained` does the same.
+
 Small-input stem: with ``input_size`` ≤ 64 the first conv is 3×3 with stride 1 and the first max-pool is
 left out, so the modules see 16×16 (3a), 8×8 (4a) and 4×4 (5a) maps on 32×32 inputs and 4, 2, 1 on 8×8.
 """
@@ -40,6 +47,7 @@ from ..errors import ConfigError
 from . import register_model
 from ._base import Classifier
 from .alexnet import local_response_norm
+from .pretrained import IMAGENET_MEAN, IMAGENET_STD
 from .resnet import SMALL_INPUT_MAX
 
 SZEGEDY_2014 = "Szegedy et al. 2015, Going Deeper with Convolutions (GoogLeNet)"
@@ -139,10 +147,16 @@ class GoogLeNet(Classifier):
     classifier_prefixes = ("head.", "aux1.fc2.", "aux2.fc2.")
 
     def __init__(self, variant: str = "torchvision", num_classes: int = 1000, in_chans: int = 3,
-                 input_size: int = 224, aux_logits: bool = False, dropout: float | None = None):
+                 input_size: int = 224, aux_logits: bool = False, dropout: float | None = None,
+                 transform_input: bool = False):
         super().__init__()
         if variant not in ("paper", "torchvision"):
             raise ConfigError(f"googlenet: variant {variant!r} is not one of paper, torchvision")
+        if transform_input and in_chans != 3:
+            raise ConfigError(f"googlenet: transform_input maps the 3 ImageNet channels; in_chans is {in_chans}")
+        #: ImageNet-normalised input → Caffe's [−1, 1] (the module docstring); a plain attribute, like
+        #: torchvision's, which a run records as the constructor argument
+        self.transform_input = transform_input
         paper, small = variant == "paper", input_size <= SMALL_INPUT_MAX
         conv = partial(ConvBlock, batch_norm=not paper)
 
@@ -181,9 +195,19 @@ class GoogLeNet(Classifier):
         self.num_features = channels
         self.head = nn.Linear(channels, num_classes)
 
+    def _transform_input(self, x: torch.Tensor) -> torch.Tensor:
+        """ImageNet-normalised pixels → (pixels − 0.5) / 0.5 per channel when ``transform_input`` is on."""
+        if not self.transform_input:
+            return x
+        # the factors in double precision, rounded once, as torchvision's per-channel Python scalars are
+        scale = torch.tensor([s / 0.5 for s in IMAGENET_STD], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+        shift = torch.tensor([(m - 0.5) / 0.5 for m in IMAGENET_MEAN], device=x.device, dtype=x.dtype).view(1, 3, 1, 1)
+        return x * scale + shift
+
     def _trunk(self, x: torch.Tensor,
                with_aux: bool) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         """Inception 5b's map (unpooled), and the auxiliary logits when ``with_aux`` (else None)."""
+        x = self._transform_input(x)
         x = self.maxpool2(self.lrn2(self.conv3(self.conv2(self.lrn1(self.maxpool1(self.conv1(x)))))))
         x = self.maxpool3(self.inception3b(self.inception3a(x)))
         x = self.inception4a(x)
@@ -235,7 +259,8 @@ class GoogLeNet(Classifier):
                 input_size=(3, 224, 224), params=6_624_904, macs=1.5e9,
                 reference="params: torchvision without aux (13,004,888 with); macs: Table 1, variant='paper'")
 def googlenet(num_classes: int = 1000, in_chans: int = 3, input_size: int = 224, variant: str = "torchvision",
-              aux_logits: bool = False, dropout: float | None = None) -> GoogLeNet:
+              aux_logits: bool = False, dropout: float | None = None, transform_input: bool = False) -> GoogLeNet:
     """GoogLeNet / Inception v1: ``variant="paper"`` (Table 1: 5×5 branch, LRN, no batch norm) or
-    ``"torchvision"`` (3×3 "5×5" branch, batch norm); ``aux_logits`` adds the two auxiliary classifiers."""
-    return GoogLeNet(variant, num_classes, in_chans, input_size, aux_logits, dropout)
+    ``"torchvision"`` (3×3 "5×5" branch, batch norm); ``aux_logits`` adds the two auxiliary classifiers;
+    ``transform_input`` maps ImageNet-normalised input to the [−1, 1] the torchvision weights expect."""
+    return GoogLeNet(variant, num_classes, in_chans, input_size, aux_logits, dropout, transform_input)

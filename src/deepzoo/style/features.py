@@ -24,10 +24,16 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..models._weights import read_state_dict
+from ..models.pretrained import (
+    IMAGENET_MEAN,
+    IMAGENET_STD,
+    describe_weights,
+    is_named_weights,
+    load_pretrained_state,
+    resolve_weights,
+)
 from ..models.vgg import CONFIGS, conv_stack
 
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 GATYS_CONTENT_LAYERS = ("conv4_2",)
 GATYS_STYLE_LAYERS = ("conv1_1", "conv2_1", "conv3_1", "conv4_1", "conv5_1")
 RANDOM_CONTENT_LAYERS = ("conv2_1", "conv4_1")
@@ -124,8 +130,10 @@ def _empty_vgg19_stack() -> nn.Sequential:
     return stack.to_empty(device="cpu")
 
 
-def load_vgg19_features(path: str | Path) -> nn.Sequential:
-    """The VGG-19 convolutional stack with the weights of a local file.
+def load_vgg19_features(source: str | Path) -> nn.Sequential:
+    """The VGG-19 convolutional stack with the weights of ``source``: torchvision's ``imagenet`` /
+    ``torchvision:ENUM`` weights (:mod:`deepzoo.models.pretrained`: torch.hub's cache, downloaded once
+    when missing and online) or a local file.
 
     The file is torchvision's VGG-19 state dict (``torch.save(vgg19().state_dict())``, read with
     ``weights_only=True``) or a ``.safetensors`` / deepzoo checkpoint of the zoo's ``vgg19``; only the
@@ -133,14 +141,11 @@ def load_vgg19_features(path: str | Path) -> nn.Sequential:
     ``{"features." + k: v for k, v in vgg19().features.state_dict().items()}`` — works too. Anything
     else (another depth, batch norm, another network) is one :class:`ConfigError` line.
     """
-    try:
-        state = read_state_dict(path)
-    except ConfigError as err:
-        if len(str(err).splitlines()) == 1:
-            raise
-        # torch.load's weights-only refusal spans many lines (and suggests weights_only=False): keep one
-        raise ConfigError(f"{path}: not a readable weights file (neither a weights-only torch.save file nor "
-                          "safetensors)") from None
+    if is_named_weights(str(source)):
+        weights = resolve_weights("vgg19", str(source))
+        state, path = load_pretrained_state(weights), weights.describe()
+    else:
+        state, path = read_state_dict(source), source
     features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
     stack = _empty_vgg19_stack()
     own = stack.state_dict()
@@ -180,7 +185,8 @@ def with_average_pooling(stack: nn.Sequential) -> nn.Sequential:
 
 
 def build_extractor(weights: str | Path | None = None, seed: int = 0, pooling: str | None = None) -> FeatureExtractor:
-    """Pretrained VGG-19 from ``weights`` (:data:`PRETRAINED_DEFAULTS`, the tutorial's max pooling),
+    """Pretrained VGG-19 from ``weights`` (``imagenet``, ``torchvision:ENUM`` or a local file;
+    :data:`PRETRAINED_DEFAULTS`, the tutorial's max pooling),
     or, without a file, the random-weight VGG-19 of He, Wang & Hopcroft (2016) with per-layer loss
     normalisation, average pooling (max pooling of random features left the output noisier) and
     :data:`RANDOM_DEFAULTS`. Both read ImageNet-normalised input (for random weights this just
@@ -190,7 +196,8 @@ def build_extractor(weights: str | Path | None = None, seed: int = 0, pooling: s
         raise ConfigError(f"pooling={pooling!r}: use one of {', '.join(POOLINGS)}")
     if weights is not None:
         stack, pooling = load_vgg19_features(weights), pooling or "max"
-        mode = dict(description=f"pretrained VGG-19 from {weights}", defaults=PRETRAINED_DEFAULTS,
+        mode = dict(description=f"pretrained VGG-19 from {describe_weights('vgg19', weights)}",
+                    defaults=PRETRAINED_DEFAULTS,
                     per_layer_normalisation=False)
     else:
         stack, pooling = random_vgg19_features(seed), pooling or "avg"

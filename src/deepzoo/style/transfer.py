@@ -271,11 +271,12 @@ def stylize(content: str | Path | torch.Tensor, style: str | Path | torch.Tensor
     """Render ``content`` (a file or a ``(3, H, W)`` tensor in [0, 1]) in the style of ``style``.
 
     The content image is scaled so that its longer side is ``size``; the style image is scaled and
-    centre-cropped to the same shape (and says so). With ``weights`` (torchvision's VGG-19 state dict)
-    the features are pretrained VGG-19's at Gatys et al.'s layers; without, a random-weight VGG-19 from
-    ``seed`` with per-layer loss normalisation (:func:`deepzoo.style.features.build_extractor`). Layers,
-    weights and ``pooling`` (max or avg) left as None take the mode's defaults. ``init`` is ``content``
-    or ``noise`` (uniform, from ``seed``); ``optimizer`` is ``lbfgs`` or ``adam``. With ``scales`` > 1
+    centre-cropped to the same shape (and says so). With ``weights`` (``imagenet``: torchvision's VGG-19
+    weights by name, or a local VGG-19 state dict) the features are pretrained VGG-19's at Gatys et
+    al.'s layers; without, a random-weight VGG-19 from ``seed`` with per-layer loss normalisation
+    (:func:`deepzoo.style.features.build_extractor`). Layers, weights and ``pooling`` (max or avg) left
+    as None take the mode's defaults. ``init`` is ``content`` or ``noise`` (uniform, from ``seed``);
+    ``optimizer`` is ``lbfgs`` or ``adam``. With ``scales`` > 1
     the image is first optimised at 1/2^(scales−1) of the size, then upsampled and refined at each
     doubling (coarse to fine, ``iterations`` at every scale), which gives the style's large structures
     room to form. With ``out`` the image is saved there, the loss curves next to it
