@@ -16,7 +16,8 @@ def add_train_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="dotted config override, e.g. optim.lr=3e-4 or model.width_mult=0.5 (repeatable)")
     parser.add_argument("--compile", action="store_true", default=None, help="torch.compile the model")
-    parser.add_argument("--weights", help="local weights file to start from (transfer learning)")
+    parser.add_argument("--weights", help="weights to start from (transfer learning): imagenet (torchvision's "
+                        "default weights of --model), torchvision:ENUM, or a local .pth/.safetensors file")
     parser.add_argument("--freeze", choices=["backbone"], help="train only the head")
     parser.add_argument("--backbone-lr-mult", type=float, help="learning-rate factor of the backbone when fine-tuning")
     parser.add_argument("--deterministic", action="store_true", default=None, help="deterministic kernels")
