@@ -1,5 +1,5 @@
-"""Devices, precision, seeding, determinism, RNG state and DDP set-up: what the engine, the recipes and the
-LR finder share (a low layer, so that a recipe can seed or autocast without importing the engine)."""
+"""Devices, precision, seeding, determinism, RNG state and DDP set-up and collectives: what the engine, the
+recipes and the LR finder share (a low layer, so that a recipe can seed or autocast without importing the engine)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,53 @@ def init_distributed() -> Dist:
     if not dist.is_initialized():
         dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
     return Dist(dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0")), world)
+
+
+def process_place() -> tuple[int, int]:
+    """(rank, world size) of this process in the DDP job it has joined; (0, 1) outside one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def rank_share(n: int) -> tuple[int, slice]:
+    """How many random rows to draw, and which of them to keep, so that this process's ``n`` rows are
+    its slice of one draw for the global batch: ``(world_size × n, rows [rank·n, (rank+1)·n))``.
+
+    Every process seeds the global RNG alike, so a plain draw of ``n`` would give every process the same
+    noise (a GAN's global batch of fakes would hold only ``n`` different items). Drawn this way the
+    processes' noise differs, and together it is exactly what one process draws for the combined batch,
+    whose ``rank``-th slice is the batch this process reads (:mod:`deepzoo.data.batching`). Exact while
+    every process's batch holds ``n`` items; ``(n, slice(None))`` outside DDP.
+    """
+    rank, world = process_place()
+    return (n, slice(None)) if world == 1 else (n * world, slice(rank * n, (rank + 1) * n))
+
+
+class _GatherWithGradient(torch.autograd.Function):
+    """All-gather along the first dimension whose backward hands each process the gradient of its own
+    rows summed over every process (an all-reduce, then this process's slice), so a loss computed
+    from the gathered tensor trains every process's inputs."""
+
+    @staticmethod
+    def forward(ctx, x: torch.Tensor) -> torch.Tensor:
+        rank, world = process_place()
+        ctx.rows = slice(rank * len(x), (rank + 1) * len(x))
+        parts = [torch.empty_like(x) for _ in range(world)]
+        dist.all_gather(parts, x.contiguous())
+        return torch.cat(parts)
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor) -> torch.Tensor:
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad)
+        return grad[ctx.rows]
+
+
+def gather_with_gradient(x: torch.Tensor) -> torch.Tensor:
+    """Every process's ``x`` (the same shape on each) concatenated in rank order, differentiable with
+    respect to this process's ``x``; ``x`` itself outside DDP."""
+    return x if process_place()[1] == 1 else _GatherWithGradient.apply(x)
 
 
 def choose_device(name: str, ddp: Dist) -> torch.device:

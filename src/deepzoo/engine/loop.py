@@ -186,8 +186,9 @@ class _Training:
     :func:`fit` itself is only the loop over epochs and batches.
 
     Construction is the set-up, in the order that keeps a seeded run reproducible: the recipe's
-    modules on the device (channels_last, ``torch.compile``, DDP wrapping as configured), the loaders,
-    the optimizers with their schedulers and gradient scalers, and the monitored metric.
+    modules on the device (channels_last, ``torch.compile``, each player in its own DDP under
+    torchrun), the loaders, the optimizers with their schedulers and gradient scalers, and the
+    monitored metric.
     """
 
     def __init__(self, recipe: Recipe, config: RunConfig, run_dir: Path | None, echo) -> None:
@@ -208,18 +209,15 @@ class _Training:
             tc.channels_last == "auto" and device.type in CHANNELS_LAST_DEVICES and recipe.is_convnet)
         if self.channels_last:
             self.model.to(memory_format=torch.channels_last)
-        net = recipe.net
-        if tc.compile:
-            # On CUDA, "reduce-overhead" records one CUDA graph per batch shape; static shapes (dynamic=False)
-            # give the full batch and the last partial one a graph each in the first epoch, where automatic
-            # dynamic shapes would recompile after the partial batch and record again inside epoch 2.
-            net = (torch.compile(net, mode="max-autotune-no-cudagraphs") if device.type == "cpu"
-                   else torch.compile(net, mode="reduce-overhead", dynamic=False))
-        if ddp.enabled:
-            if len(recipe.phases) > 1:
-                raise ConfigError("DDP (torchrun) supports recipes with one optimizer; this one has several")
-            net = nn.parallel.DistributedDataParallel(net, device_ids=[device.index] if device.type == "cuda" else None)
-        recipe.net = self.net = net
+        players = recipe.optimizer_modules()
+        if len(players) == 1 and next(iter(players.values())) is self.model:  # one player: the whole model
+            recipe.net = self._prepared(recipe.net)
+            recipe.player_nets = dict.fromkeys(players, recipe.net)
+        else:  # players of their own (a GAN's two): each compiled and in its own DistributedDataParallel
+            recipe.player_nets = {name: self._prepared(module) for name, module in players.items()}
+        #: the DDP wrappers, whose all-reduce waits for the accumulation boundary (empty without torchrun)
+        self.distributed = [net for net in dict.fromkeys(recipe.player_nets.values())
+                            if isinstance(net, nn.parallel.DistributedDataParallel)]
 
         # -- loaders --------------------------------------------------------------------------------
         self.train_loader = recipe.loader("train", tc.batch_size, shuffle=True, seed=config.seed,
@@ -233,14 +231,13 @@ class _Training:
         self.stops_mid_epoch = isinstance(self.train_loader, (DeviceLoader, HostLoader)) and not ddp.enabled
 
         # -- optimizers, schedulers, scalers ------------------------------------------------------------
-        modules = recipe.optimizer_modules()
         self.optimizers = build_optimizers(recipe, config)
         self.schedulers = {name: build_scheduler(opt, config.sched, tc.epochs, steps_per_epoch)
                            for name, opt in self.optimizers.items()}
         # enabled for fp16 only; a disabled scaler passes scale/unscale_/step/update straight through
         self.scalers = {name: torch.amp.GradScaler(device.type, enabled=self.precision == "fp16")
                         for name in self.optimizers}
-        self.player_params = {name: [p for p in mod.parameters() if p.requires_grad] for name, mod in modules.items()}
+        self.player_params = {name: [p for p in mod.parameters() if p.requires_grad] for name, mod in players.items()}
         self.several_players = len(recipe.phases) > 1
 
         # -- early stopping and the run's progress --------------------------------------------------------
@@ -256,6 +253,27 @@ class _Training:
         self.tally = StepTally(tc.diverge_factor)
         self.best_state: dict | None = None
         self.saved_epoch: int | None = None  # the epoch checkpoints/last.pt holds
+
+    def _prepared(self, module: nn.Module) -> nn.Module:
+        """``module`` as the training steps run it: compiled when ``train.compile`` is on, and wrapped in
+        its own DistributedDataParallel under torchrun.
+
+        Each player gets its own wrapper (a GAN's discriminator and generator) so that DDP all-reduces
+        exactly the gradients of the player that steps: the recipe runs a frozen player without the
+        wrapper (:meth:`Recipe.player` with ``frozen=True``), so no reducer waits for gradients that are
+        never computed and nothing is communicated for it.
+        """
+        device = self.device
+        if self.tc.compile:
+            # On CUDA, "reduce-overhead" records one CUDA graph per batch shape; static shapes (dynamic=False)
+            # give the full batch and the last partial one a graph each in the first epoch, where automatic
+            # dynamic shapes would recompile after the partial batch and record again inside epoch 2.
+            module = (torch.compile(module, mode="max-autotune-no-cudagraphs") if device.type == "cpu"
+                      else torch.compile(module, mode="reduce-overhead", dynamic=False))
+        if self.ddp.enabled:
+            module = nn.parallel.DistributedDataParallel(
+                module, device_ids=[device.index] if device.type == "cuda" else None)
+        return module
 
     def resume(self) -> tuple[int, int, str | None]:
         """Load ``checkpoints/last.pt`` (and the best weights of ``best.pt``) into every part of the
@@ -296,15 +314,18 @@ class _Training:
         on an accumulation ``boundary`` — gradient clipping, the optimizer step, zeroed gradients and
         a per-step scheduler step. Returns the recipe's outputs for the tally.
 
-        Under DDP, gradients are all-reduced only on a boundary (``no_sync`` in between). The scaler
+        Under DDP, gradients are all-reduced only on a boundary (every player's wrapper in ``no_sync`` in
+        between: a forward in this phase may be stepped in the next, a GAN's reused fakes). The scaler
         calls need no fp16 branch: a disabled :class:`torch.amp.GradScaler` returns the loss as it is
         from ``scale``, does nothing in ``unscale_`` and ``update``, and calls ``opt.step()`` in ``step``.
         """
         tc, scaler = self.tc, self.scalers[phase]
         if self.several_players:
             _set_trainable(self.player_params, phase)
-        sync = contextlib.nullcontext() if boundary or not self.ddp.enabled else self.net.no_sync()
-        with sync:
+        with contextlib.ExitStack() as sync:
+            if not boundary:
+                for net in self.distributed:
+                    sync.enter_context(net.no_sync())
             with autocast(self.precision, self.device):
                 out = self.recipe.training_step(batch, phase)
             scaler.scale(out["loss"] / tc.accumulate).backward()

@@ -40,7 +40,9 @@ from ..config import RunConfig
 from ..data import DataBundle, DatasetMeta
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, list_models, model_entry
-from .base import TASKS, Recipe, apply_preset
+from ..runtime import rank_share
+from .base import TASKS, Player, Recipe, apply_preset
+from .gan import discriminator_loss
 
 AUTOENCODER_FAMILY = "autoencoder"
 SHOWN_EXAMPLES = 8  # items in a reconstruction grid
@@ -88,9 +90,10 @@ class AutoencoderRecipe(Recipe):
             self.log_lines.append(apply_preset(config, ADAM_DEFAULTS, "measured on digits", kind="autoencoder default"))
         if self.adversarial:
             self.phases = ("autoencoder", "discriminator", "generator")
-            encoder_decoder = nn.ModuleList([self.model.encoder, self.model.decoder])
-            self.players = {"autoencoder": encoder_decoder, "discriminator": self.model.discriminator,
-                            "generator": self.model.encoder}
+            model = self.model
+            self.players = {"autoencoder": Player(model.forward, encoder=model.encoder, decoder=model.decoder),
+                            "discriminator": model.discriminator,
+                            "generator": Player(model.encode, encoder=model.encoder)}
         self.rng: torch.Generator | None = None
         self.log_lines.append(f"task: {self.task} with {config.model.name}"
                               + (" (phases: autoencoder, discriminator, generator)" if self.adversarial else ""))
@@ -145,15 +148,22 @@ class AutoencoderRecipe(Recipe):
         return x, x
 
     def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
+        """The reconstruction step (``phase`` ``model``, or an adversarial autoencoder's ``autoencoder``)
+        and the adversarial autoencoder's two others: the discriminator on prior codes against the
+        (frozen) encoder's codes, then the encoder through the frozen discriminator (Makhzani et al. §2).
+        Each player that steps runs through :meth:`player` (its own DDP under torchrun); the
+        discriminator's loss is the GAN's (:func:`.gan.discriminator_loss`, the model's own formula) so
+        that its forward can go through its wrapper."""
         x, target = self.inputs_and_target(batch[0])
-        if self.adversarial:
-            if phase == "discriminator":
-                prior = self.model.sample_prior(len(x), self.noise_generator())
-                return {"loss": self.model.discriminator_loss(prior, self.model.encode(x))}
-            if phase == "generator":
-                return {"loss": self.model.generator_loss(self.model.encode(x))}
+        if phase == "discriminator":
+            total, mine = rank_share(len(x))  # under torchrun, this process's slice of the global draw
+            prior = self.model.sample_prior(total, self.noise_generator())[mine]
+            discriminator = self.player("discriminator")
+            return {"loss": discriminator_loss(discriminator(prior), discriminator(self.model.encode(x).detach()))}
+        if phase == "generator":
+            return {"loss": self.model.generator_loss(self.player("generator")(x))}
         noisy = self.model.corrupt(x, self.noise_generator())
-        terms = self.model.loss(noisy, self.net(noisy), target)
+        terms = self.model.loss(noisy, self.player(phase)(noisy), target)
         return {"loss": terms.pop("total"), **terms}
 
     @torch.no_grad()

@@ -8,6 +8,9 @@ parameters each one steps, computes named losses for a batch (``training_step``)
 Vocabulary follows Lightning where it fits (``training_step``, ``on_epoch_end``) without its
 per-step machinery. ``self.model`` is the raw module that is checkpointed and exported; ``self.net``
 is what forward passes go through — the engine may replace it by a compiled or DDP-wrapped version.
+A recipe with several players (a GAN's discriminator and generator) runs each player's forward
+through :meth:`Recipe.player` instead: the engine compiles and wraps every player on its own, so under
+``torchrun`` each one's gradients are all-reduced by its own DistributedDataParallel.
 
 Task options (``--set task_args.KEY=VALUE``) are declared by each recipe in :attr:`Recipe.options`
 (:class:`Option`: default, kind, one-line help) and resolved once, in ``Recipe.__init__``, by
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -179,6 +182,28 @@ def resolve_options(task: str, declared: Mapping[str, Option], given: Mapping[st
     return values
 
 
+class Player(nn.Module):
+    """Some of a model's submodules as one player, with one of the model's methods as its forward.
+
+    A player must be one module with a forward of its own to get its own DistributedDataParallel
+    (:meth:`Recipe.player`). A GAN's generator and discriminator already are; an adversarial
+    autoencoder's reconstruction player is its encoder and decoder (not its discriminator) run as the
+    model's ``forward``: ``Player(model.forward, encoder=model.encoder, decoder=model.decoder)``. The
+    submodules are registered in the order given, so the player's ``parameters()`` — what its optimizer
+    steps and DDP all-reduces — are theirs, in that order; the bound method is not a module, so the
+    rest of the model is not part of the player.
+    """
+
+    def __init__(self, forward: Callable[..., Any], **modules: nn.Module):
+        super().__init__()
+        self.method = forward
+        for name, module in modules.items():
+            self.add_module(name, module)
+
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        return self.method(*args, **kwargs)
+
+
 class Recipe:
     """Base class of every way of training. Subclasses set ``self.model`` in ``__init__``."""
 
@@ -206,6 +231,9 @@ class Recipe:
         self.args: dict[str, Any] = self.resolve_task_args(config, config.task or data.meta.task)
         self.model: nn.Module = nn.Identity()
         self.net: nn.Module | None = None
+        #: the forward passes of the players, by optimizer name, as the engine prepared them for training
+        #: (compiled, each in its own DistributedDataParallel under torchrun); read through :meth:`player`
+        self.player_nets: dict[str, nn.Module] = {}
         self.device = torch.device("cpu")
         self.log_lines: list[str] = []  # decisions the run log prints (task, loss, activation ...)
 
@@ -239,6 +267,22 @@ class Recipe:
     def optimizer_modules(self) -> dict[str, nn.Module]:
         """The parameters each optimizer steps, by optimizer name (matches :attr:`phases`)."""
         return {"model": self.model}
+
+    def player(self, name: str, frozen: bool = False) -> nn.Module:
+        """What a training step runs player ``name`` (an optimizer's name) through.
+
+        ``frozen=False``, a forward whose loss steps this player: the module the engine prepared
+        (:attr:`player_nets`; under torchrun its own DistributedDataParallel, which all-reduces the
+        gradients of the backward that follows), else the raw ``optimizer_modules()[name]``.
+        ``frozen=True``, a forward through a player that does not step now (the discriminator inside the
+        generator's loss, a generator under ``no_grad``): the same module without the DDP wrapper, which
+        would otherwise wait for gradients that never come. A forward whose backward comes in a later
+        phase (a GAN reusing the discriminator step's fakes) steps its player then, so is not frozen.
+        """
+        net = self.player_nets.get(name)
+        if net is None:
+            return self.optimizer_modules()[name]
+        return net.module if frozen and isinstance(net, nn.parallel.DistributedDataParallel) else net
 
     def optimizer_overrides(self, name: str) -> dict[str, Any]:
         """Per-optimizer settings that differ from ``config.optim`` (a GAN's betas, say)."""

@@ -73,6 +73,7 @@ from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import AdversarialPair, load_pair_weights
+from ..runtime import rank_share
 from .base import TASKS, Option, Recipe, apply_preset
 
 log = logging.getLogger("deepzoo")
@@ -215,8 +216,8 @@ class AdversarialRecipe(Recipe):
         """(real items, the generator's condition or None)."""
         raise NotImplementedError
 
-    def generate(self, condition: torch.Tensor | None, n: int) -> torch.Tensor:
-        """``n`` fakes (from noise, or from ``condition``) through ``self.net``."""
+    def generate(self, condition: torch.Tensor | None, n: int, frozen: bool = False) -> torch.Tensor:
+        """``n`` fakes (from noise, or from ``condition``) through ``self.player("generator", frozen)``."""
         raise NotImplementedError
 
     def generator_objective(self, adversarial: torch.Tensor, fake: torch.Tensor,
@@ -225,8 +226,9 @@ class AdversarialRecipe(Recipe):
         return {"loss": adversarial}
 
     # -- steps ----------------------------------------------------------------------------------------
-    def discriminate(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x, player="discriminator")
+    def discriminate(self, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
+        """D's logits for ``x``; ``frozen`` inside the generator's step (see :meth:`Recipe.player`)."""
+        return self.player("discriminator", frozen)(x)
 
     def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
         real, condition = self.split_batch(batch)
@@ -237,9 +239,10 @@ class AdversarialRecipe(Recipe):
         return self.generator_step(_piece(real, self.k, 0), _piece(condition, self.k, 0))
 
     def discriminator_step(self, real: torch.Tensor, condition: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """D on real items and detached fakes (the generator is frozen)."""
+        """D on real items and detached fakes (the generator is frozen). Fakes the generator step will
+        reuse go through the generator's own DDP wrapper: their backward, in that step, steps it."""
         with recording_graph(self.model.generator) if self.reuse_fakes else torch.no_grad():
-            fake = self.generate(condition, len(real))
+            fake = self.generate(condition, len(real), frozen=not self.reuse_fakes)
         self._fake = fake if self.reuse_fakes else None
         real_logits = self.discriminate(real)
         fake_logits = self.discriminate(fake.detach())
@@ -252,7 +255,7 @@ class AdversarialRecipe(Recipe):
         """G through the frozen D (on the discriminator step's fakes, or on fresh ones)."""
         fake = self._fake if self._fake is not None else self.generate(condition, len(real))
         self._fake = None
-        logits = self.discriminate(fake)
+        logits = self.discriminate(fake, frozen=True)
         out = self.generator_objective(generator_loss(logits, self.saturating), fake, real)
         out["d_fake"] = logits.detach().sigmoid().mean()
         return out
@@ -450,20 +453,25 @@ class GanRecipe(AdversarialRecipe):
     def noise_batch(self, n: int, generator: torch.Generator | None = None,
                     device: torch.device | None = None) -> torch.Tensor:
         """``n`` noise vectors: N(0, 1) or U(−1, 1), from ``generator`` (else the global RNG) on
-        ``generator``'s device, then moved to ``device``."""
+        ``generator``'s device, then moved to ``device``.
+
+        Training noise (from the global RNG) under torchrun is this process's slice of one draw for the
+        global batch (:func:`~deepzoo.runtime.rank_share`): every process fakes different items, and
+        together the ones a single process would fake for the combined batch."""
         where = generator.device if generator is not None else (device or self.device)
-        shape = (n, self.model.latent_dim)
+        total, mine = (n, slice(None)) if generator is not None else rank_share(n)
+        shape = (total, self.model.latent_dim)
         if self.noise == "uniform":
             z = torch.rand(shape, generator=generator, device=where) * 2 - 1
         else:
             z = torch.randn(shape, generator=generator, device=where)
-        return z.to(device or self.device)
+        return z[mine].to(device or self.device)
 
     def split_batch(self, batch) -> tuple[torch.Tensor, None]:
         return (batch[0] if isinstance(batch, (tuple, list)) else batch), None
 
-    def generate(self, condition: None, n: int) -> torch.Tensor:
-        return self.net(self.noise_batch(n))
+    def generate(self, condition: None, n: int, frozen: bool = False) -> torch.Tensor:
+        return self.player("generator", frozen)(self.noise_batch(n))
 
     def to_raw(self, x: torch.Tensor) -> torch.Tensor:
         """Model units ([−1, 1]) → the data's raw units (pixels in [0, 1], ring points in the unit square)."""

@@ -144,10 +144,14 @@ class SSLRecipe(Recipe):
     def loader(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
                rank: int = 0, world_size: int = 1):
         """As the default loader, but training drops a short last batch (contrastive and pretext
-        losses want full batches; batch norm needs more than one item)."""
+        losses want full batches; batch norm needs more than one item; under torchrun SimCLR gathers
+        equal batches from every process)."""
         data = self.data.splits()[split]
         if data is None or len(data) == 0:
             return []
+        if shuffle and world_size > 1 and len(data) < batch_size * world_size:
+            raise ConfigError(f"task {self.task}: the training split ({len(data)} items) is smaller than one "
+                              f"global batch ({world_size} processes × {batch_size}); lower train.batch_size")
         drop_last = shuffle and len(data) > batch_size * world_size
         return make_loader(data, batch_size, self.device, shuffle=shuffle, seed=seed,
                            resident=self.config.data.resident, num_workers=self.config.data.num_workers,
@@ -319,9 +323,14 @@ class SimCLRRecipe(SSLRecipe):
         return views
 
     def pretext_step(self, batch, generator):
+        """NT-Xent and the positive-pair accuracy of a batch. While training under torchrun the negatives
+        are the global batch's (SimCLR §2.2); evaluation runs the whole split on every process, so its
+        batches stay on their own process (gathered, the same views would be their own negatives)."""
         z = self.net(self.two_views(batch[0], generator)).float()
         z1, z2 = z.chunk(2)
-        return nt_xent_loss(z1, z2, self.args["temperature"]), positive_pair_accuracy(z1, z2)
+        across = self.model.training
+        return (nt_xent_loss(z1, z2, self.args["temperature"], across),
+                positive_pair_accuracy(z1, z2, across))
 
     def examples(self, x, generator):
         views = self.two_views(x, generator)
