@@ -4,7 +4,6 @@ the LR/HR pairs, the VGG54 content network, and SRResNet pre-training then SRGAN
 from __future__ import annotations
 
 import math
-from types import SimpleNamespace
 
 import pytest
 import torch
@@ -95,7 +94,7 @@ def test_bicubic_downscale_keeps_flat_images_and_shrinks_by_the_scale():
 def test_vgg54_is_the_last_conv_of_block_5_after_relu_and_scaled():
     with torch.device("meta"):
         vgg = create_model("vgg19")
-    net = VGG54Features(vgg)
+    net = VGG54Features(vgg.features)
     assert len(net.features) == 36  # torchvision's features[:36]: up to relu5_4, before the 5th pool
     assert isinstance(net.features[-1], nn.ReLU) and isinstance(net.features[-2], nn.Conv2d)
     # with identity 1×1 convolutions the features are relu(ImageNet-normalised image) / 12.75
@@ -105,7 +104,7 @@ def test_vgg54_is_the_last_conv_of_block_5_after_relu_and_scaled():
         nn.init.eye_(conv.weight.view(3, 3))
         nn.init.zeros_(conv.bias)
         identity += [conv, nn.ReLU()]
-    net = VGG54Features(SimpleNamespace(features=nn.Sequential(*identity, nn.MaxPool2d(2))))
+    net = VGG54Features(nn.Sequential(*identity, nn.MaxPool2d(2)))
     x = torch.rand(1, 3, 4, 4) * 2 - 1
     mean, std = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1), torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
     assert torch.allclose(net(x), (((x + 1) / 2 - mean) / std).relu() / 12.75, atol=1e-6)

@@ -6,8 +6,9 @@ scikit-learn's two photos). The recipe makes each low-resolution (LR) input once
 downscaling with antialiasing (the MATLAB ``imresize`` convention of the SR literature) by
 ``model.scale``; LR inputs stay in [0, 1] and HR targets are scaled to [−1, 1], as in §3.2 of the paper.
 
-**Losses.** Content loss: pixel MSE (SRResNet / SRGAN-MSE), or with ``task_args.vgg_weights=FILE`` (a
-local VGG-19 state dict) the MSE of VGG54 features — φ5,4, the activation of the 4th convolution of
+**Losses.** Content loss: pixel MSE (SRResNet / SRGAN-MSE), or with ``task_args.vgg_weights=imagenet``
+(torchvision's VGG-19, :mod:`deepzoo.models.pretrained`) or ``=FILE`` (a local VGG-19 state dict) the MSE
+of VGG54 features — φ5,4, the activation of the 4th convolution of
 the 5th block, before its max-pooling — with the feature maps scaled by 1/12.75 (§3.3 of Ledig et al.);
 the run log says which one ran. Task ``super_resolution`` adds 1e−3 × the adversarial loss
 −log D(G(LR)) (Eq. 3–6; ``task_args.adversarial_weight``) and trains the discriminator on HR crops vs
@@ -25,7 +26,8 @@ set (a GAN's losses do not measure quality, and PSNR is what SRGAN trades away o
 upsampling of the same LR input (:mod:`deepzoo.metrics.gan`).
 
 **Options** (``--set task_args.KEY=VALUE``, declared in ``SuperResolutionRecipe.options``):
-``preset`` (paper | none), ``adversarial_weight`` (1e-3), ``vgg_weights`` (a file; pixel MSE without)
+``preset`` (paper | none), ``adversarial_weight`` (1e-3), ``vgg_weights`` (imagenet or a file; pixel MSE
+without)
 and the game's ``k``, ``saturating``, ``label_smoothing`` and ``fresh_noise``
 (:class:`~deepzoo.recipes.gan.AdversarialRecipe`).
 """
@@ -44,6 +46,8 @@ from ..data import DataBundle, TensorSplit
 from ..errors import ConfigError
 from ..models import accepted_kwargs, create_model, model_entry
 from ..models.gan import load_pair_weights
+from ..models.pretrained import IMAGENET_MEAN, IMAGENET_STD, describe_weights
+from ..style.features import load_vgg19_features
 from .base import TASKS, Option, apply_preset
 from .gan import AdversarialRecipe, disable_default_early_stopping
 
@@ -51,7 +55,6 @@ from .gan import AdversarialRecipe, disable_default_early_stopping
 SRGAN_PRESET = {"optim.name": "adam", "optim.lr": 1e-4, "optim.betas": (0.9, 0.999), "train.batch_size": 16}
 ADVERSARIAL_WEIGHT = 1e-3  # Ledig et al. Eq. 3
 VGG_SCALE = 1 / 12.75  # Ledig et al. §3.3: VGG feature maps rescaled to losses comparable with MSE
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
 VGG19_CONVS = 16  # φ5,4 is the 16th and last convolution of VGG-19
 SHOWN = 4  # validation crops in the comparison figure
 
@@ -70,14 +73,15 @@ def bicubic_upscale(lr: torch.Tensor, scale: int) -> torch.Tensor:
 class VGG54Features(nn.Module):
     """φ5,4 of a VGG-19 (after its ReLU, before the 5th max-pool) of images in [−1, 1], × 1/12.75.
 
-    Images are mapped to [0, 1] and normalised with the ImageNet statistics the VGG was trained with.
-    The network is frozen: it only measures the content loss.
+    ``features`` is VGG-19's convolutional stack (torchvision's ``vgg19().features``). Images are mapped
+    to [0, 1] and normalised with the ImageNet statistics the VGG was trained with. The network is
+    frozen: it only measures the content loss.
     """
 
-    def __init__(self, vgg: nn.Module):
+    def __init__(self, features: nn.Sequential):
         super().__init__()
         layers, convs = [], 0
-        for layer in vgg.features:
+        for layer in features:
             layers.append(layer)
             convs += isinstance(layer, nn.Conv2d)
             if convs == VGG19_CONVS and isinstance(layer, nn.ReLU):
@@ -102,8 +106,8 @@ class SuperResolutionRecipe(AdversarialRecipe):
         "preset": Option("paper", "paper: Adam lr 1e-4, β1 0.9, batch 16 (Ledig et al. §3.2); none keeps the config",
                          choices=("paper", "none")),
         "adversarial_weight": Option(ADVERSARIAL_WEIGHT, "weight of the adversarial loss in SRGAN's (Eq. 3)"),
-        "vgg_weights": Option(None, "a local VGG-19 state dict: the VGG54 content loss instead of pixel MSE",
-                              kind="str"),
+        "vgg_weights": Option(None, "imagenet (torchvision's VGG-19) or a local VGG-19 state dict: the VGG54 "
+                              "content loss instead of pixel MSE", kind="str"),
     }
 
     def __init__(self, config: RunConfig, data: DataBundle):
@@ -137,13 +141,16 @@ class SuperResolutionRecipe(AdversarialRecipe):
             self.data = DataBundle(*(self.pairs(s) for s in (data.train, data.valid, data.test)), meta=meta)
 
     def _content_network(self, weights: str | None) -> VGG54Features | None:
-        """The VGG54 feature network when local VGG-19 weights are given, else None (pixel MSE)."""
+        """The VGG54 feature network when VGG-19 weights are given (``imagenet``, ``torchvision:ENUM`` or a
+        local file, loaded as ``deepzoo stylize`` loads them), else None (pixel MSE)."""
         if not weights:
-            self.log_lines.append("content loss: pixel MSE (pass --set task_args.vgg_weights=FILE, a local VGG-19 "
-                                  "state dict, for the paper's VGG54 loss)")
+            self.log_lines.append("content loss: pixel MSE (pass --set task_args.vgg_weights=imagenet, or a local "
+                                  "VGG-19 state dict, for the paper's VGG54 loss)")
             return None
-        self.log_lines.append(f"content loss: VGG54 feature MSE (φ5,4 of VGG-19 from {weights}, ×1/12.75)")
-        return VGG54Features(create_model("vgg19", weights=weights))
+        network = VGG54Features(load_vgg19_features(weights))
+        self.log_lines.append(f"content loss: VGG54 feature MSE (φ5,4 of VGG-19 from "
+                              f"{describe_weights('vgg19', weights)}, ×1/12.75)")
+        return network
 
     def pairs(self, split: TensorSplit) -> TensorSplit:
         """HR crops in [0, 1] → (LR input in [0, 1], HR target in [−1, 1])."""
@@ -167,8 +174,8 @@ class SuperResolutionRecipe(AdversarialRecipe):
         lr, hr = batch
         return hr, lr
 
-    def generate(self, condition: torch.Tensor, n: int) -> torch.Tensor:
-        return self.net(condition)
+    def generate(self, condition: torch.Tensor, n: int, frozen: bool = False) -> torch.Tensor:
+        return self.player("generator", frozen)(condition)
 
     def content_loss(self, sr: torch.Tensor, hr: torch.Tensor) -> torch.Tensor:
         """Pixel MSE, or the MSE of scaled VGG54 features (Ledig et al. Eq. 4 and 5)."""
