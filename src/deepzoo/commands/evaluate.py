@@ -1,4 +1,4 @@
-"""``deepzoo evaluate RUN``: metrics of a trained run on its splits."""
+"""``deepzoo evaluate RUN [--data SPEC]``: metrics of a trained run on its splits, or on a new labelled dataset."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import json
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("evaluate", help="metrics of a trained run on its splits")
+    p = sub.add_parser("evaluate", help="metrics of a trained run on its splits, or on a new labelled dataset")
     p.add_argument("run", help="run folder or name under runs/")
+    p.add_argument("--data", help="score the run on this labelled dataset (a spec such as csv:new.csv) with the "
+                                  "run's own preprocessing; metrics are named data/...")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=evaluate)
@@ -18,9 +20,9 @@ def evaluate(args: argparse.Namespace) -> int:
     from .. import api
     from ._show import print_metrics
 
-    metrics = api.evaluate(args.run, args.runs_dir)
+    metrics = api.evaluate(args.run, args.runs_dir, data=args.data)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print_metrics(metrics, f"evaluation of {args.run}")
+        print_metrics(metrics, f"evaluation of {args.run}" + (f" on {args.data}" if args.data else ""))
     return 0

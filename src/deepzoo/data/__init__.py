@@ -12,12 +12,13 @@ from typing import Any
 
 from ..errors import DataError
 from ..registry import Registry
-from .build import RawData, build_bundle
+from .build import RawData, UnknownOptions, build_bundle, option_names
 from .bundle import DataBundle, DatasetMeta, GraphSplit, TensorSplit
 
 DATASETS = Registry("dataset")
 FORMATS = Registry("format")
-_FAMILY_MODULES = ("embedded", "formats", "graphs", "graph_formats", "mixtures")
+_FAMILY_MODULES = ("embedded", "formats", "graphs", "graph_formats", "graph_formats_tu", "mixtures", "named_images",
+                   "named_graphs", "named_photos")
 _loaded = False
 
 __all__ = [
@@ -80,7 +81,8 @@ def load_dataset(spec: str, **options: Any) -> DataBundle:
     _load_modules()
     fmt, path, query = parse_spec(spec)
     merged: dict[str, Any] = {**query, **options}
-    if fmt is None:
-        entry = DATASETS.get(path)
-        return entry.factory(**merged)
-    return FORMATS.get(fmt).factory(path, **merged)
+    factory = DATASETS.get(path).factory if fmt is None else FORMATS.get(fmt).factory
+    try:
+        return factory(**merged) if fmt is None else factory(path, **merged)
+    except UnknownOptions as err:  # matched against the options of the whole chain, the format's own too
+        raise err.widened(option_names(factory)) from None

@@ -259,15 +259,31 @@ def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) ->
     return Run(run_dir, cfg, read_summary(run_dir), recipe)
 
 
-def evaluate(run: str | Path, runs_dir: str = "runs") -> dict[str, float]:
-    """Metrics of a trained run on its train, valid and test splits (the same split as in training)."""
-    loaded = load_run(run, runs_dir)
-    recipe = loaded.recipe
-    metrics: dict[str, float] = {}
-    for split in ("train", "valid", "test"):
-        loader = recipe.loader(split, loaded.config.train.eval_batch_size)
-        metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
-    return metrics
+def evaluate(run: str | Path, runs_dir: str = "runs", data: str | None = None) -> dict[str, float]:
+    """Metrics of a trained run on its train, valid and test splits (the same split as in training), or —
+    with ``data``, a dataset spec — on every row of that new labelled dataset, as ``data/<metric>``.
+
+    The new data goes through the run's own preprocessing, read from its ``meta.json``: its table encoding
+    (categories, imputed values), input normalisation, class names and target standardisation; none is
+    recomputed on the new data. ``data/unseen_categories`` counts the table cells whose category the run
+    never saw (encoded as unknown)."""
+    if data is None:
+        loaded = load_run(run, runs_dir)
+        recipe = loaded.recipe
+        metrics: dict[str, float] = {}
+        for split in ("train", "valid", "test"):
+            loader = recipe.loader(split, loaded.config.train.eval_batch_size)
+            metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
+        return metrics
+    loaded = load_run(run, runs_dir, with_data=False)
+    recipe, meta = loaded.recipe, loaded.recipe.data.meta
+    if loaded.config.task not in SUPERVISED_TASKS:
+        raise ConfigError(f"evaluate --data scores supervised runs (binary, multiclass, multilabel, regression); "
+                          f"{loaded.dir} is a {loaded.config.task} run")
+    recipe.data = load_dataset(data, fitted=meta)
+    scores = recipe.evaluate(recipe.loader("test", loaded.config.train.eval_batch_size), "test")
+    unseen = recipe.data.meta.extra.get("unseen_categories", {})
+    return {**{f"data/{k}": v for k, v in scores.items()}, "data/unseen_categories": float(sum(unseen.values()))}
 
 
 def predict(run: str | Path, inputs: str | Path | torch.Tensor, runs_dir: str = "runs") -> dict[str, Any]:
