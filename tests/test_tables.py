@@ -291,3 +291,19 @@ def test_prediction_files_carry_an_id_and_name_columns_after_classes_and_targets
     new = write_csv(tmp_path / "new_houses.csv", ["area", "house", "rooms"], [["60", "Villa", "2"], ["90", "Hut", "1"]])
     table = predict_rows(tmp_path, "houses", new)
     assert table[0] == ["id", "price", "tax"] and [r[0] for r in table[1:]] == ["Villa", "Hut"]
+
+
+def test_evaluate_on_new_data_matches_labels_by_name(runs, tmp_path):
+    rows = [[str(i), str(i % 3), ";".join(t for t, on in (("sea", i % 2), ("sky", i % 3 == 0), ("tree", i % 5 == 0))
+                                           if on)] for i in range(40)]
+    f = write_csv(tmp_path / "tags.csv", ["a", "b", "tags"], rows)
+    api.train(model="mlp", data=f"csv:{f}?multilabel_sep=;", epochs=1, name="tags", overrides=FAST)
+    # only 'sky' and 'sea' occur here, in another order: the columns follow the run's sorted labels
+    g = write_csv(tmp_path / "new.csv", ["tags", "a", "b"], [["sky", "3", "0"], ["sky;sea", "9", "0"]])
+    loaded = load_dataset(f"csv:{g}", fitted=api.load_run("tags", with_data=False).recipe.data.meta)
+    assert loaded.test.y.tolist() == [[0, 1, 0], [1, 1, 0]]  # sea, sky, tree
+    every = write_csv(tmp_path / "every.csv", ["tags", "a", "b"], [["tree;sky", "3", "0"], ["sea", "9", "0"]])
+    assert "data/f1" in api.evaluate("tags", data=f"csv:{every}")
+    h = write_csv(tmp_path / "bad.csv", ["tags", "a", "b"], [["sky;moon", "3", "0"]])
+    with pytest.raises(DataError, match=r"bad.csv: label\(s\) moon are not among the run's \(sea, sky, tree\)"):
+        api.evaluate("tags", data=f"csv:{h}")

@@ -277,6 +277,8 @@ def _fitted_targets(y: np.ndarray, names: list[str] | None, meta: DatasetMeta, s
                                 f"({', '.join(meta.class_names)})")
         return np.array([index[label] for label in labels], dtype=np.int64)
     if meta.task == "multilabel":
+        if y.ndim != 2:
+            raise DataError(f"{source}: the run predicts several labels per row; these targets are one per row")
         columns = names or [str(j) for j in range(y.shape[1])]
         unknown = [name for name in columns if name not in meta.class_names]
         if unknown:

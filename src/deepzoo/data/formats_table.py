@@ -264,13 +264,14 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
     fills missing feature cells (else the first one is an error); text columns with at most
     ``max_onehot`` categories are one-hot encoded, wider ones embedded. ``id_column`` names rows in
     prediction files and is not a feature. With a trained run's ``fitted`` metadata the run's target, id
-    and feature columns are the defaults, and the features are read and encoded as the run's
+    and feature columns and its ``multilabel_sep`` are the defaults, and the features are read and encoded as the run's
     (:func:`read_features`; the categories it had not seen are counted in ``extra["unseen_categories"]``).
     """
     table = read_csv_table(path, delimiter)
     if isinstance(fitted, DatasetMeta):
         target = target or ",".join(fitted.extra.get("target_names", [])) or None
         id_column = id_column or fitted.extra.get("id_column")
+        multilabel_sep = multilabel_sep or fitted.extra.get("multilabel_sep")
     targets = [t.strip() for t in target.split(",")] if target else [table.header[-1]]
     missing = [t for t in [*targets, id_column] if t is not None and t not in table.header]
     if missing:
@@ -300,6 +301,7 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
             raise DataError(f"{path}: multilabel_sep needs a non-empty separator and exactly one "
                             "target column")
         y, class_names = _multi_hot(table, targets[0], multilabel_sep)
+        extra["multilabel_sep"] = multilabel_sep
     elif len(targets) == 1:
         y = _label_column(table, targets[0])
     else:
