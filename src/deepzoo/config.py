@@ -77,6 +77,11 @@ class DataConfig:
     augment: Any = None  # an augmentation spec applied to training batches
     resident: str = checked("auto", choices=("auto", "true", "false"))  # keep the data on the device
     num_workers: int = checked(0, NON_NEGATIVE)
+    # image files are decoded into memory while the decoded float32 set stays within this many GiB, else
+    # streamed from disk (docs/data.md: 2 GiB fits a laptop's or a small VM's RAM beside the model and
+    # the workers, and the 4 GiB a split may keep on the GPU)
+    memory_budget: float = checked(2.0, NON_NEGATIVE)
+    sampler: str = checked("random", choices=("random", "balanced"))  # balanced: items ∝ 1/class frequency
 
 
 @dataclass

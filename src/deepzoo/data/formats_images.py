@@ -1,70 +1,35 @@
-"""Image formats: ``imagefolder:`` (one subfolder of PNG/JPEG files per class) and ``mnist:`` (the
-IDX files of MNIST and Fashion-MNIST, LeCun et al. 1998). Pixels become float32 in [0, 1], (N, C, H, W).
+"""Image formats: ``imagefolder:`` (one subfolder of PNG/JPEG files per class, read by
+:mod:`~deepzoo.data.image_files`) and ``mnist:`` (the IDX files of MNIST and Fashion-MNIST, LeCun et al.
+1998). Pixels become float32 in [0, 1], (N, C, H, W), before normalisation.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from PIL import Image
 
-from ..errors import DataError, one_line
+from ..errors import DataError
 from . import FORMATS
 from .build import RawData, build_bundle
 from .bundle import DataBundle
 from .formats_common import existing_dir, read_prefix_and_body
+from .image_decode import IMAGE_SUFFIXES
+from .image_files import image_files_bundle
 
 # -- imagefolder ----------------------------------------------------------------------------------
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
-GRAY_MODES = ("1", "L", "LA")  # 8-bit (or 1-bit) grayscale, alpha dropped
-DEEP_MODES = ("I", "F")  # 16/32-bit integer and float pixels (mode names start with these)
-
-
-def parse_size(value: str | int, source: str) -> tuple[int, int]:
-    """``size=H`` (square) or ``size=HxW`` as ``(height, width)``."""
-    try:
-        dims = [int(part) for part in str(value).lower().split("x")]
-    except ValueError:
-        dims = []
-    if len(dims) == 1:
-        dims *= 2
-    if len(dims) != 2 or min(dims) < 1:
-        raise DataError(f"{source}: option size={value!r} should be H or HxW with positive integers")
-    return dims[0], dims[1]
-
-
-def read_image(path: Path, size: tuple[int, int] | None, mode: str | None = None) -> np.ndarray:
-    """One image as uint8 (H, W) when grayscale or (H, W, 3) otherwise, resized to ``size`` if given;
-    ``mode`` (``"L"`` or ``"RGB"``) converts every image to that mode instead.
-
-    Truncated files fail (Pillow's default, ``LOAD_TRUNCATED_IMAGES = False``), and images beyond
-    Pillow's ``MAX_IMAGE_PIXELS`` guard are refused as possible decompression bombs: the guard's
-    warning (above the limit) is raised as an error here, as Pillow itself does at twice the limit.
-    """
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.load()
-                if image.mode.startswith(DEEP_MODES):
-                    raise DataError(f"{path}: pixel mode {image.mode} is not supported; save 8-bit images")
-                image = image.convert(mode or ("L" if image.mode in GRAY_MODES else "RGB"))
-                if size is not None and image.size != (size[1], size[0]):
-                    image = image.resize((size[1], size[0]), Image.Resampling.BILINEAR)
-                return np.asarray(image, dtype=np.uint8)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DataError(f"{path}: refused as a possible decompression bomb ({one_line(err)})") from None
-    except (OSError, ValueError, SyntaxError) as err:  # UnidentifiedImageError is an OSError
-        raise DataError(f"{path}: cannot be read as an image ({one_line(err)})") from None
-
-
 def _visible(path: Path, root: Path) -> bool:
     return not any(part.startswith(".") for part in path.relative_to(root).parts)
+
+
+def image_files_under(root: Path) -> list[Path]:
+    """Every PNG/JPEG file below ``root`` (searched recursively, hidden files and folders left out),
+    sorted by path."""
+    return sorted(p for p in root.rglob("*")
+                  if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and _visible(p, root))
 
 
 def image_folder_files(root: Path) -> list[tuple[str, list[Path]]]:
@@ -74,51 +39,24 @@ def image_folder_files(root: Path) -> list[tuple[str, list[Path]]]:
         raise DataError(f"{root}: no class subfolders; put each class's images in a folder named after it")
     found = []
     for folder in classes:
-        files = sorted(p for p in folder.rglob("*")
-                       if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and _visible(p, folder))
+        files = image_files_under(folder)
         if not files:
             raise DataError(f"{folder}: the class folder holds no {'/'.join(IMAGE_SUFFIXES)} images")
         found.append((folder.name, files))
     return found
 
 
-def imagefolder_raw(path: str, size: str | None = None) -> RawData:
-    """Read an image folder into :class:`RawData`: x (N, C, H, W) in [0, 1], y the class index.
-
-    C is 1 when every image is grayscale, else 3 (grayscale images are repeated into three channels,
-    as Pillow's L → RGB conversion does). Without ``size`` every image must have the first one's size.
-    """
+@FORMATS.register("imagefolder", summary="one subfolder of PNG/JPEG images per class; ?size=H[xW]&stream=true")
+def imagefolder_format(path: str, **options: Any) -> DataBundle:
+    """An image folder: one subfolder of images per class, read by
+    :func:`~deepzoo.data.image_files.image_files_bundle` (in memory or streaming, ``size=`` crops,
+    ``skip_bad``; see docs/data.md). Without ``size`` every image must have the first one's size.
+    C is 1 when every image is grayscale, else 3."""
     root = existing_dir(path)
-    target = None if size is None else parse_size(size, path)
-    images: list[np.ndarray] = []
-    labels: list[int] = []
-    names = []
-    first: Path | None = None
-    for label, (name, files) in enumerate(image_folder_files(root)):
-        names.append(name)
-        for file in files:
-            pixels = read_image(file, target)
-            if first is None:
-                first = file
-            elif pixels.shape[:2] != images[0].shape[:2]:
-                (h, w), (h0, w0) = pixels.shape[:2], images[0].shape[:2]
-                raise DataError(f"{file}: is {h}×{w} pixels but {first} is {h0}×{w0}; "
-                                "give size=H or size=HxW to resize every image")
-            images.append(pixels)
-            labels.append(label)
-    if all(a.ndim == 2 for a in images):
-        x = np.stack(images)[:, None]
-    else:
-        x = np.stack([a if a.ndim == 3 else np.repeat(a[..., None], 3, axis=2) for a in images])
-        x = x.transpose(0, 3, 1, 2)
-    return RawData(root.resolve().name, x.astype(np.float32) / 255.0, np.array(labels, dtype=np.int64),
-                   class_names=names, source=str(path))
-
-
-@FORMATS.register("imagefolder", summary="one subfolder of PNG/JPEG images per class; ?size=H[xW]")
-def imagefolder_format(path: str, size: str | None = None, **options: Any) -> DataBundle:
-    """An image folder (see :func:`imagefolder_raw`), split and normalised by :func:`build_bundle`."""
-    return build_bundle(imagefolder_raw(path, size), **options)
+    found = image_folder_files(root)
+    files = [file for _, class_files in found for file in class_files]
+    labels = np.repeat(np.arange(len(found)), [len(class_files) for _, class_files in found])
+    return image_files_bundle(root.resolve().name, files, labels, [name for name, _ in found], str(path), **options)
 
 
 # -- MNIST IDX files ------------------------------------------------------------------------------
