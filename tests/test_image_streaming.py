@@ -245,3 +245,18 @@ def test_predict_streams_a_nested_folder_one_row_per_file_in_order(tmp_path, run
     assert collated == [5, 5, 5, 3]  # 18 files, read 5 at a time by the streaming reader
     assert cli.main(["predict", "r", "--input", str(root), "--output", str(out)]) == 2
     assert "01.jpg: cannot be read as an image" in capsys.readouterr().err
+
+
+def test_jpeg_decoding_gives_pillows_pixels(tmp_path):
+    from deepzoo.data.image_decode import decode_image
+
+    rng = np.random.default_rng(1)
+    yy, xx = np.mgrid[0:30, 0:41]
+    rgb = np.stack([np.sin(xx / 4 + k) * 100 + 120 + rng.integers(0, 20, (30, 41)) for k in range(3)], -1)
+    Image.fromarray(rgb.astype(np.uint8)).save(tmp_path / "rgb.jpg", quality=90)
+    Image.fromarray(rgb[..., 0].astype(np.uint8)).save(tmp_path / "gray.jpg", quality=90)
+    for name in ("rgb", "gray"):
+        for channels, mode in ((3, "RGB"), (1, "L")):
+            pillow = np.array(Image.open(tmp_path / f"{name}.jpg").convert(mode)).reshape(30, 41, channels)
+            expected = torch.from_numpy(pillow).permute(2, 0, 1)
+            assert torch.equal(decode_image(tmp_path / f"{name}.jpg", channels), expected)

@@ -1,15 +1,16 @@
 """Image files → :class:`DataBundle`: the one path for ``imagefolder:`` and the named photo sets
 (flowers102, oxford-pets), in memory or streaming.
 
-**In memory or streaming.** Every header is read first (about 26 µs a file: mode, size, decompression
-bombs; a file that is not an image fails here, before anything is decoded). The decoded set's size is
-then known — items × C × H × W × 4 bytes of float32 — and while it fits ``memory_budget`` (GiB;
-``data.memory_budget``, 2 by default) every file is decoded into one normalised float32 tensor per split
-(:class:`TensorSplit`, batched on the device). Beyond the budget, or with ``stream=true``, each split is
-an :class:`ImageFiles` dataset that decodes a file when the DataLoader's workers ask for it
-(:class:`~deepzoo.data.batching.HostLoader`: persistent workers, pinned memory on CUDA, a shard per rank
-under torchrun). File names are held in one numpy byte-string array, not a Python list, so workers that
-read them do not touch per-item reference counts and copy the list page by page (pytorch#13246).
+**In memory or streaming.** Every header is read first (mode, size, decompression bombs; tens of µs a
+file, see benchmarks/RESULTS.md; a file that is not an image fails here, before anything is decoded).
+The decoded set's size is then known — items × C × H × W × 4 bytes of float32 — and while it fits
+``memory_budget`` (GiB; ``data.memory_budget``, 2 by default) every file is decoded into one normalised
+float32 tensor per split (:class:`TensorSplit`, batched on the device). Beyond the budget, or with
+``stream=true``, each split is an :class:`ImageFiles` dataset that decodes a file when the DataLoader's
+workers ask for it (:class:`~deepzoo.data.batching.HostLoader`: persistent workers, pinned memory on
+CUDA, a shard per rank under torchrun). File names are held in one numpy byte-string array, not a
+Python list, so workers that read them do not touch per-item reference counts and copy the list page by
+page (pytorch#13246).
 
 **Geometry** (:mod:`~deepzoo.data.image_geometry`): with ``size=S`` the ImageNet recipe — a
 random-resized crop and a flip for training, resize and centre crop for evaluation and prediction. In
@@ -19,8 +20,8 @@ memory the stored tensor holds the evaluation crops (the data contract: one shap
 
 **Normalisation**: per channel, from the training split (in memory: every training image; streaming: a
 seeded sample of :data:`STATS_SAMPLE` training files, all of them when there are fewer), or fixed with
-``mean=a,b,c`` and ``std=a,b,c`` (a pretrained weight's own). Streaming batches travel as uint8 and are
-normalised where the batch lands (on the GPU when training there).
+``mean=a,b,c`` and ``std=a,b,c`` (a pretrained weight's own). Streamed items are normalised in the
+workers for a CPU run, and travel as uint8 to be normalised on the GPU for a GPU run.
 
 **Corrupt files**: one :class:`DataError` line naming the file — also when a DataLoader worker finds it
 (the worker hands the problem back with the batch instead of raising there). With ``skip_bad=true`` they
@@ -49,15 +50,15 @@ from .formats_common import bool_option, choice_option, int_option
 from .image_decode import GRAY_MODES, decode_image, read_header
 from .image_geometry import INTERPOLATIONS, ImageGeometry, default_resize, parse_size, sample_seed
 
-#: training files decoded to estimate the per-channel mean and std of a streamed set; the standard
-#: error of a channel mean over 500 photos is about 0.1/√500 ≈ 0.005 of the [0, 1] range
+#: training files decoded to estimate the per-channel mean and std of a streamed set; if photos'
+#: channel means spread by 0.1, the standard error over 500 is 0.1/√500 ≈ 0.005 of the [0, 1] range
 STATS_SAMPLE = 500
 #: the training augmentation a run applies on the device to stored ``size=`` crops (in memory)
 IN_MEMORY_AUGMENT = "resized_crop,flip"
 GIB = 1024**3
 CHUNK = 256  # images normalised (or summed for the statistics) at a time
 #: the options of image sets; the others are the split's (see :func:`~deepzoo.data.build.build_bundle`)
-SPLIT_OPTIONS = ("seed", "valid_fraction", "test_fraction", "normalize", "task", "standardize_targets")
+SPLIT_OPTIONS = ("seed", "valid_fraction", "test_fraction", "normalize", "task")
 
 
 @dataclass(frozen=True)
