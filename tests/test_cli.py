@@ -62,7 +62,7 @@ def test_train_evaluate_predict_round_trip(runs, tmp_path, capsys):
     csv_in.write_text("x0,x1\n-1.0,0.5\n2.0,0.0\n")
     assert main(["predict", "m", "--input", str(csv_in)]) == 0
     lines = capsys.readouterr().out.strip().splitlines()
-    assert lines[0] == "probability,label" and len(lines) == 3
+    assert lines[0] == "id,p(1),label" and [line.split(",")[0] for line in lines[1:]] == ["2", "3"]
     bad = tmp_path / "bad.csv"
     bad.write_text("x0,x1\n1.0,abc\n")
     err = one_line_error(capsys, ["predict", "m", "--input", str(bad)])

@@ -102,7 +102,7 @@ def test_csv_tab_delimiter_and_blank_lines(tmp_path):
     ("", "", ["the file is empty"]),
     ("a,b,y\n", "", ["header but no data rows"]),
     ("a,b,y\n1,2,0\n", "?target=price", ["no column 'price'", "the columns are a, b, y"]),
-    ("a,b,y\n1,2,0\n3,abc,1\n", "", ["line 3, column 'b'", "'abc'", "not a number"]),
+    ("a,y1,y2\n1,2,0\n3,abc,1\n", "?target=y1,y2", ["line 3, target column 'y1'", "'abc'", "not a number"]),
     ("a,b,y\n1,2,0\n3,,1\n", "", ["line 3, column 'b' is empty"]),
     ("a,b,y\n1,2,0\n\n3,4,1\nnan,5,0\n", "", ["line 5, column 'a'", "'nan'", "NaN"]),
     ("a,b,y\n1,-inf,0\n", "", ["line 2, column 'b'", "'-inf'"]),
@@ -244,7 +244,8 @@ def test_imagefolder_mixed_modes_round_trip(tmp_path):
     assert (b.meta.task, b.meta.class_names, b.meta.input_shape) == ("binary", ["cat", "dog"], (3, 5, 4))
     assert b.train.y.tolist() == [0, 0, 1, 1]
     expected = np.stack([*cat, np.repeat(gray[..., None], 3, 2), rgba[..., :3]]).transpose(0, 3, 1, 2)
-    np.testing.assert_array_equal(b.train.x.numpy(), expected.astype(np.float32) / 255.0)
+    # scaled to [0, 1] exactly as torchvision's ToDtype(float32, scale=True) scales uint8 pixels
+    np.testing.assert_array_equal(b.train.x.numpy(), expected.astype(np.float32) * np.float32(1 / 255))
 
 
 def test_imagefolder_grayscale_resize_and_splits(tmp_path):

@@ -119,7 +119,7 @@ def test_offline_a_missing_set_is_one_line_naming_the_url_and_the_path(monkeypat
     monkeypatch.setenv("DEEPZOO_OFFLINE", "1")
     message = one_line_error(name)
     assert "DEEPZOO_OFFLINE is set" in message and url in message
-    assert message.endswith(f"place it at {data_home() / place}")
+    assert message.endswith(f"at {data_home() / place}") and " and place " in message
 
 
 def write_tu(folder, name: str, graphs: int = 20, attributes: bool = False) -> dict:

@@ -163,9 +163,14 @@ def _by_hand(runs, pixels: np.ndarray) -> tuple[np.ndarray, list[str]]:
     return probs, [CLASSES[i] for i in probs.argmax(1)]
 
 
-def _read(path) -> tuple[list[str], np.ndarray, list[str]]:
+def _read(path, ids: list | None = None) -> tuple[list[str], np.ndarray, list[str]]:
+    """Header, probabilities and labels of a predictions CSV; with ``ids``, its first column (``id``, an
+    image's path) must hold them."""
     with open(path, newline="") as f:
         header, *rows = list(csv.reader(f))
+    if ids is not None:
+        assert header[0] == "id" and [r[0] for r in rows] == [str(i) for i in ids]
+        header, rows = header[1:], [r[1:] for r in rows]
     return header, np.array([[float(v) for v in r[:-1]] for r in rows]), [r[-1] for r in rows]
 
 
@@ -176,7 +181,7 @@ def test_predict_output_writes_the_csv_for_npz_one_image_and_a_folder(image_run,
 
     np.savez(tmp_path / "new.npz", x=pixels.transpose(0, 3, 1, 2) / 255.0)  # raw units: pixels in [0, 1]
     assert _main(capsys, "predict", "img", "--input", tmp_path / "new.npz", "--output", tmp_path / "npz.csv") == ""
-    got_header, got, got_labels = _read(tmp_path / "npz.csv")
+    got_header, got, got_labels = _read(tmp_path / "npz.csv", ids=range(len(pixels)))  # an array's row index
     assert got_header == header and got_labels == labels
     np.testing.assert_allclose(got, probs, atol=1e-5)
 
@@ -184,13 +189,13 @@ def test_predict_output_writes_the_csv_for_npz_one_image_and_a_folder(image_run,
     for i, name in enumerate(["b.png", "d.png", "a.png", "c.png"]):  # read in sorted order: a, b, c, d
         Image.fromarray(pixels[i]).save(tmp_path / "new" / name)
     _main(capsys, "predict", "img", "--input", tmp_path / "new" / "d.png", "--output", tmp_path / "one.csv")
-    got_header, got, got_labels = _read(tmp_path / "one.csv")
+    got_header, got, got_labels = _read(tmp_path / "one.csv", ids=[tmp_path / "new" / "d.png"])
     assert got_header == header and got_labels == [labels[1]]
     np.testing.assert_allclose(got, probs[[1]], atol=1e-5)
 
     out = tmp_path / "predictions" / "folder.csv"  # a folder that does not exist yet
     assert _main(capsys, "predict", "img", "--input", tmp_path / "new", "--output", out) == ""
-    got_header, got, got_labels = _read(out)
+    got_header, got, got_labels = _read(out, ids=[tmp_path / "new" / f"{n}.png" for n in "abcd"])
     order = [2, 0, 3, 1]  # a.png, b.png, c.png, d.png
     assert got_header == header and got_labels == [labels[i] for i in order]
     np.testing.assert_allclose(got, probs[order], atol=1e-5)
@@ -222,10 +227,15 @@ def test_datasets_text_lists_every_registered_dataset_and_format(capsys):
     listing = json.loads(_main(capsys, "datasets", "--json"))
     lines = _main(capsys, "datasets").rstrip("\n").splitlines()
     split = lines.index("file formats (--data FORMAT:PATH[?option=value&...]):")
+    named = next(i for i, line in enumerate(lines) if line.startswith("named datasets (fetched on first use into"))
     assert lines[0] == "embedded datasets:"
-    shown = [line.split(None, 2) for line in lines[1:split]]
+    shown = [line.split(None, 2) for line in lines[1:named]]
     assert [s[0] for s in shown] == [d["name"] for d in listing["datasets"]]
     assert [" ".join(s[1:]) for s in shown] == [f"{d['kind']} {d['summary']}".strip() for d in listing["datasets"]]
+    fetched = [line.split(None, 4) for line in lines[named + 1:split]]
+    assert [s[:4] for s in fetched] == [
+        [d["name"], d["kind"], "cached" if d["cached"] else "missing", f"{d['folder']}/"] for d in listing["named"]]
+    assert [s[4] for s in fetched] == [d["summary"] for d in listing["named"]]
     assert {"digits", "moons", "house-prices", "regression", "mnist1d", "sample-images", "karate"} <= {
         s[0] for s in shown}
     formats = [line.split(None, 1) for line in lines[split + 1:]]

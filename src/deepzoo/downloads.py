@@ -48,8 +48,8 @@ def fetch(what: str, download: Callable[[], T], urls: Sequence[str], destination
     """Run ``download`` (the owning library's download call, which fetches ``urls`` into
     ``destination``) and return its result; offline, or when the network fails, raise ``error`` in one
     line: what is missing, the URL(s) and the exact path to place the file(s) at."""
-    where = f"download {' and '.join(urls[:2])}{f' (and {len(urls) - 2} more)' if len(urls) > 2 else ''} " \
-            f"and place it at {destination}"
+    listed = urls[0] if len(urls) == 1 else f"{', '.join(urls[:-1])} and {urls[-1]}"
+    where = f"download {listed} and place {'it' if len(urls) == 1 else 'them'} at {destination}"
     if offline():
         raise error(f"{what} is not cached and {OFFLINE_ENV} is set: {where}")
     try:

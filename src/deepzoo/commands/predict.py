@@ -1,10 +1,17 @@
-"""``deepzoo predict RUN --input FILE``: predictions of a trained run for new inputs, as CSV."""
+"""``deepzoo predict RUN --input FILE``: predictions of a trained run for new inputs, as CSV.
+
+An image or a folder of images (searched recursively) streams: files are decoded in batches by the
+DataLoader path (the run's ``data.num_workers``) in the run's evaluation view, and each batch's rows are
+written before the next is read, so a folder of any size never sits in memory. Their first column, ``id``,
+is the file's path.
+"""
 
 from __future__ import annotations
 
 import argparse
 import csv
 import sys
+from pathlib import Path
 
 
 def add_parser(sub) -> None:
@@ -13,32 +20,59 @@ def add_parser(sub) -> None:
     p.add_argument("--input", required=True, help="a .csv, .npz, an image or a folder of images")
     p.add_argument("--output", help="write the predictions as CSV here (default: stdout)")
     p.add_argument("--runs-dir", default="runs")
+    p.add_argument("--batch-size", type=int, default=64, help="images decoded and predicted at a time")
+    p.add_argument("--skip-bad", action="store_true",
+                   help="leave out unreadable images (counted on stderr) instead of stopping at the first")
     p.set_defaults(func=predict)
 
 
 def predict(args: argparse.Namespace) -> int:
     from .. import api
     from ..api import load_run
+    from ..data.inputs import image_inputs, input_ids
 
-    result = api.predict(args.run, args.input, args.runs_dir)
-    names = load_run(args.run, args.runs_dir, with_data=False).recipe.data.meta.class_names
-    columns, rows = prediction_table(result, names)
+    loaded = load_run(args.run, args.runs_dir, with_data=False)
+    path = Path(args.input)
+    images = image_inputs(path, loaded.recipe.data.meta, args.skip_bad) if path.exists() else None
     out = _open_output(args.output) if args.output else sys.stdout
     try:
         writer = csv.writer(out)
-        writer.writerow(columns)
-        writer.writerows(rows)
+        if images is not None:
+            _predict_images(loaded, images, writer, max(1, args.batch_size))
+        else:
+            result = api.predict(args.run, args.input, args.runs_dir)
+            columns, rows = prediction_table(result, loaded.recipe.data.meta, input_ids(path, loaded.recipe.data.meta))
+            writer.writerow(columns)
+            writer.writerows(rows)
     finally:
         if args.output:
             out.close()
     return 0
 
 
+def _predict_images(loaded, images, writer, batch_size: int) -> None:
+    """Rows ``id`` (the file), then the prediction columns, written batch by batch; skipped files (with
+    ``--skip-bad``) are counted on stderr."""
+    from ..data.batching import make_loader
+
+    recipe = loaded.recipe
+    loader = make_loader(images, batch_size, recipe.device, num_workers=loaded.config.data.num_workers)
+    header = True
+    for x, index in loader:
+        if not len(index):
+            continue
+        columns, rows = prediction_table(recipe.predict(x), recipe.data.meta, [images.path(i) for i in index.tolist()])
+        if header:
+            writer.writerow(columns)
+            header = False
+        writer.writerows(rows)
+    if images.skipped:
+        print(f"skipped {len(images.skipped)} unreadable image(s): {', '.join(images.skipped)}", file=sys.stderr)
+
+
 def _open_output(path: str):
     """The --output file, its folder created (as ``lr-find --out`` and ``stylize --out`` do); a path
     that cannot be written is a one-line error."""
-    from pathlib import Path
-
     from ..errors import ConfigError
 
     try:
@@ -48,24 +82,33 @@ def _open_output(path: str):
         raise ConfigError(f"--output {path}: cannot be written ({err.strerror or err})") from None
 
 
-def prediction_table(result: dict, class_names: list[str]) -> tuple[list[str], list[list]]:
-    """Columns and rows for a CSV of predictions (labels by name, probabilities, values)."""
-    columns: list[str] = []
-    parts = []
+def prediction_table(result: dict, meta, ids: list | None = None) -> tuple[list[str], list[list]]:
+    """Columns and rows for a CSV of predictions. The first column, ``id``, names each row: ``ids`` (an
+    image's path, a CSV row's id column or line number), else its 0-based position as numpy counts items.
+    Then the outputs: a binary run's probability of its positive class (the second of its sorted class
+    names) as ``p(<class>)``, a multiclass or multi-label run's ``p(<class>)`` per class, ``label`` by
+    class name, a regression run's values named after its target columns; other outputs as ``<key>`` or
+    ``<key>_<i>``."""
+    names, targets = meta.class_names, meta.extra.get("target_names") or []
+    columns, parts = ["id"], []
     for key, tensor in result.items():
         values = tensor.detach().cpu()
-        if values.ndim == 1:
-            values = values[:, None]
-            labels = [key]
-        elif key == "probability" and values.shape[1] == len(class_names):
-            labels = [f"p({n})" for n in class_names]
+        values = values[:, None] if values.ndim == 1 else values
+        width = values.shape[1]
+        if key == "probability" and meta.task == "binary" and len(names) == 2:
+            labels = [f"p({names[1]})"]
+        elif key == "probability" and width == len(names):
+            labels = [f"p({n})" for n in names]
+        elif key == "value" and width == len(targets):
+            labels = list(targets)
         else:
-            labels = [f"{key}_{i}" for i in range(values.shape[1])]
+            labels = [key] if width == 1 else [f"{key}_{i}" for i in range(width)]
         columns += labels
         parts.append(values.tolist())
-    rows = [sum((part[i] for part in parts), []) for i in range(len(parts[0]))]
-    if "label" in result and result["label"].ndim == 1 and class_names:
+    ids = list(range(len(parts[0]))) if ids is None else list(ids)
+    rows = [[ids[i], *sum((part[i] for part in parts), [])] for i in range(len(ids))]
+    if "label" in result and result["label"].ndim == 1 and names:
         i = columns.index("label")
         for row in rows:
-            row[i] = class_names[int(row[i])]
+            row[i] = names[int(row[i])]
     return columns, rows

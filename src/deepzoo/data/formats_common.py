@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import gzip
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,6 +73,19 @@ def read_prefix_and_body(path: Path, prefix: int, body_size) -> tuple[bytes, byt
         raise DataError(f"{path}: cannot be read ({err})") from None
 
 
+def whitespace_rows(path: Path, commas: bool = False) -> Iterator[tuple[int, list[str]]]:
+    """Non-blank lines of a whitespace-separated text file as (line number, fields); with ``commas``,
+    commas separate fields too (the TU files' ``1, 2``)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise DataError(f"{path}: cannot be read ({err})") from None
+    for line, row in enumerate(text.splitlines(), start=1):
+        fields = (row.replace(",", " ") if commas else row).split()
+        if fields:
+            yield line, fields
+
+
 def quote(value: str, limit: int = 40) -> str:
     """A value for an error message: quoted, escaped (never a line break) and cut to ``limit`` chars."""
     return repr(value if len(value) <= limit else value[:limit] + "…")
@@ -81,6 +96,25 @@ def choice_option(value: str, allowed: tuple[str, ...], name: str, source: str) 
     if value not in allowed:
         raise DataError(f"{source}: option {name}={value!r} is not one of {', '.join(allowed)}")
     return value
+
+
+def int_option(value: Any, name: str, source: str, minimum: int = 0) -> int:
+    """An integer option (given as text in a spec's query string) of at least ``minimum``."""
+    try:
+        out = int(value)
+    except (TypeError, ValueError):
+        raise DataError(f"{source}: option {name}={value!r} is not an integer") from None
+    if out < minimum:
+        raise DataError(f"{source}: option {name}={out} must be at least {minimum}")
+    return out
+
+
+def bool_option(value: Any, name: str, source: str) -> bool:
+    """``true``/``false`` (also 1/0, yes/no) or a bool."""
+    text = str(value).lower()
+    if text not in ("true", "false", "1", "0", "yes", "no"):
+        raise DataError(f"{source}: option {name}={value!r} is not true or false")
+    return text in ("true", "1", "yes")
 
 
 def first_nonfinite(values: np.ndarray) -> int | None:

@@ -23,7 +23,7 @@ import torch
 from ..errors import DataError
 from . import FORMATS
 from .bundle import DataBundle
-from .formats_common import choice_option, existing_dir, existing_file, quote
+from .formats_common import choice_option, existing_dir, existing_file, quote, whitespace_rows
 from .formats_pickle import load_graph_pickle
 from .graphs import (
     SELF_LOOPS,
@@ -262,6 +262,10 @@ def planetoid_edges(graph: Any, num_nodes: int, path: Path) -> torch.Tensor:
     return edge_index
 
 
+#: the Planetoid files, ``ind.<name>.<part>``
+PLANETOID_PARTS = ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")
+
+
 @FORMATS.register("planetoid", kind="graph",
                   summary="Planetoid ind.<name>.* files (Cora, Citeseer, Pubmed) with the public split")
 def planetoid(path: str, seed: Any = 0, normalize: str = "none", **options: Any) -> DataBundle:
@@ -278,8 +282,7 @@ def planetoid(path: str, seed: Any = 0, normalize: str = "none", **options: Any)
     source = str(folder / f"ind.{name}")
     cleaning = edge_options(options, source)
     reject_unknown(options, source)
-    files = {part: existing_file(folder / f"ind.{name}.{part}")
-             for part in ("x", "tx", "allx", "y", "ty", "ally", "graph", "test.index")}
+    files = {part: existing_file(folder / f"ind.{name}.{part}") for part in PLANETOID_PARTS}
     loaded = {part: load_graph_pickle(files[part]) for part in ("x", "tx", "allx", "y", "ty", "ally", "graph")}
     tx, allx = dense_matrix(loaded["tx"], files["tx"]), dense_matrix(loaded["allx"], files["allx"])
     y, ty, ally = (dense_matrix(loaded[p], files[p]) for p in ("y", "ty", "ally"))
@@ -382,14 +385,3 @@ def content(path: str, unknown: str = "error", **options: Any) -> DataBundle:
     y, class_names = encode_node_labels(labels)
     data = Data(x=torch.tensor(features, dtype=torch.float32), edge_index=edge_index, y=y)
     return labelled_node_bundle(base.name, data, class_names, source, None, options, ids)
-
-
-def whitespace_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """Non-blank lines of a whitespace-separated text file as (line number, fields)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise DataError(f"{path}: cannot be read ({err})") from None
-    for line, row in enumerate(text.splitlines(), start=1):
-        if row.strip():
-            yield line, row.split()

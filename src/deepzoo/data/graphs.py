@@ -33,23 +33,12 @@ import torch
 
 from ..errors import DataError
 from . import DATASETS
-from .build import _split
+from .build import _split, option_names, reject_unknown
 from .bundle import DataBundle, DatasetMeta, GraphSplit
-from .formats_common import choice_option
+from .formats_common import bool_option, choice_option, int_option  # noqa: F401 - graph_formats takes bool_option from here
 
 NORMALIZE = ("none", "row", "standard")
 SELF_LOOPS = ("remove", "keep")
-
-
-def int_option(value: Any, name: str, source: str, minimum: int = 0) -> int:
-    """An integer option (given as text in a spec's query string) of at least ``minimum``."""
-    try:
-        out = int(value)
-    except (TypeError, ValueError):
-        raise DataError(f"{source}: option {name}={value!r} is not an integer") from None
-    if out < minimum:
-        raise DataError(f"{source}: option {name}={out} must be at least {minimum}")
-    return out
 
 
 def float_option(value: Any, name: str, source: str, low: float = 0.0, high: float = float("inf")) -> float:
@@ -66,20 +55,6 @@ def float_option(value: Any, name: str, source: str, low: float = 0.0, high: flo
 def fraction_option(value: Any, name: str, source: str) -> float:
     """A split fraction in [0, 0.9]."""
     return float_option(value, name, source, 0.0, 0.9)
-
-
-def bool_option(value: Any, name: str, source: str) -> bool:
-    """``true``/``false`` (also 1/0, yes/no) or a bool."""
-    text = str(value).lower()
-    if text not in ("true", "false", "1", "0", "yes", "no"):
-        raise DataError(f"{source}: option {name}={value!r} is not true or false")
-    return text in ("true", "1", "yes")
-
-
-def reject_unknown(options: dict[str, Any], source: str) -> None:
-    """One line naming the options a loader does not take."""
-    if options:
-        raise DataError(f"{source}: unknown option(s) {', '.join(sorted(options))}")
 
 
 def clean_edges(edge_index: torch.Tensor, num_nodes: int, self_loops: str = "remove", undirected: bool = True,
@@ -188,7 +163,7 @@ def link_bundle(name: str, data: Any, source: str, seed: Any = 0, valid_fraction
     pair in every split (fixed; a recipe may resample the training ones each epoch)."""
     from torch_geometric.transforms import RandomLinkSplit
 
-    reject_unknown(unused, source)
+    reject_unknown(unused, source, option_names(link_bundle))
     seed = int_option(seed, "seed", source)
     normalize = choice_option(str(normalize), NORMALIZE, "normalize", source)
     check_features(data.x, source)
@@ -224,19 +199,26 @@ def link_bundle(name: str, data: Any, source: str, seed: Any = 0, valid_fraction
 def graph_bundle(name: str, graphs: list[Any], class_names: list[str], source: str, seed: Any = 0,
                  valid_fraction: Any = 0.2, test_fraction: Any = 0.2, **unused: Any) -> DataBundle:
     """Split a list of labelled graphs (stratified by class) into train/valid/test lists."""
-    reject_unknown(unused, source)
+    reject_unknown(unused, source, option_names(graph_bundle))
     labels = np.array([int(g.y) for g in graphs])
     seed = int_option(seed, "seed", source)
     rest, test = _split(len(graphs), fraction_option(test_fraction, "test_fraction", source), seed, labels)
     train, valid = _split(len(rest), fraction_option(valid_fraction, "valid_fraction", source), seed + 1,
                           labels[rest])
-    parts = [[graphs[i] for i in index] for index in (rest[train], rest[valid], test)]
+    return graph_set_bundle(name, graphs, class_names, (rest[train], rest[valid], test))
+
+
+def graph_set_bundle(name: str, graphs: list[Any], class_names: list[str],
+                     parts: tuple[np.ndarray, np.ndarray, np.ndarray]) -> DataBundle:
+    """A graph-classification bundle whose train, valid and test splits are the graphs at the three
+    index arrays of ``parts``."""
+    train, valid, test = ([graphs[i] for i in index] for index in parts)
     meta = DatasetMeta(
         name=name, task="graph", input_shape=(graphs[0].num_node_features,), num_classes=len(class_names),
         class_names=class_names, task_reason="many small graphs with one label each → graph classification",
         extra={"target_task": "binary" if len(class_names) == 2 else "multiclass", "num_graphs": len(graphs)},
     )
-    return DataBundle(*parts, meta=meta)
+    return DataBundle(train, valid, test, meta=meta)
 
 
 @DATASETS.register("karate", kind="graph",
@@ -250,8 +232,7 @@ def karate(labelled: str = "leaders", seed: int | str = 0, **unused: Any) -> Dat
     """
     import networkx as nx
 
-    if unused:
-        raise DataError(f"karate: unknown option(s) {', '.join(sorted(unused))}")
+    reject_unknown(unused, "karate", option_names(karate))
     if labelled != "leaders":
         raise DataError(f"karate: labelled={labelled!r}; only 'leaders' (nodes 0 and 33) is defined")
     from torch_geometric.data import Data
@@ -311,7 +292,7 @@ def sbm(**options: Any) -> DataBundle:
     ``valid_fraction``, ``test_fraction`` of 0.2 each by default)."""
     split = node_split_options(options, "sbm")
     data = stochastic_block_model("sbm", **{k: options.pop(k) for k in SBM_OPTIONS if k in options})
-    reject_unknown(options, "sbm")
+    reject_unknown(options, "sbm", (*SBM_OPTIONS, *split))
     blocks = int(data.y.max()) + 1
     masks = random_node_masks(data.y, torch.ones(data.num_nodes, dtype=torch.bool), split["seed"],
                               split["valid_fraction"], split["test_fraction"], stratify=True)

@@ -7,26 +7,43 @@ too, never a traceback.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..errors import DataError
-from .build import check_finite
+from .build import check_finite, normalize_like
 from .bundle import DatasetMeta
-from .formats_images import IMAGE_SUFFIXES, read_image
-from .formats_table import check_npz_array, numeric_column, read_csv_table, read_npz_arrays
+from .formats_images import image_files_under
+from .formats_table import check_npz_array, read_csv_table, read_features, read_npz_arrays
+from .image_decode import IMAGE_SUFFIXES
+from .image_files import ImageFiles, Normalization, file_array
+from .image_geometry import ImageGeometry
+from .table_encoding import describe_unseen
 
 
 def _read_csv(path: Path, meta: DatasetMeta) -> np.ndarray:
-    """The training feature columns of a CSV file, by name (the file may hold more columns)."""
+    """The training feature columns of a CSV file, by name (the file may hold more columns), encoded as
+    the run's table encoding says; categories not seen in training are counted on stderr."""
     table = read_csv_table(path)
-    wanted = meta.extra.get("feature_names") or table.header
-    missing = [c for c in wanted if c not in table.header]
-    if missing:
-        raise DataError(f"{path}: missing feature column(s) {', '.join(missing)}")
-    return np.stack([numeric_column(table, c, "feature") for c in wanted], axis=1).astype(np.float32)
+    x, unseen = read_features(table, meta, table.header)
+    if unseen:
+        print(f"{path}: categories not seen in training, encoded as unknown: {describe_unseen(unseen)}",
+              file=sys.stderr)
+    return x
+
+
+def input_ids(source: str | Path | torch.Tensor, meta: DatasetMeta) -> list | None:
+    """The id of each row :func:`read_inputs` reads from a CSV file, for prediction files: the run's id
+    column (``?id=``) when the file has it, else the row's line number in the file (the header is line
+    1, blank lines count: what an editor shows and what errors name). None for other inputs."""
+    if torch.is_tensor(source) or Path(source).suffix.lower() != ".csv":
+        return None
+    table = read_csv_table(source)
+    column = meta.extra.get("id_column")
+    return table.column(column) if column in table.header else table.lines
 
 
 def _read_npz(path: Path) -> np.ndarray:
@@ -35,14 +52,36 @@ def _read_npz(path: Path) -> np.ndarray:
     return check_npz_array(str(path), "x", arrays["x"], "biuf").astype(np.float32)
 
 
-def _read_images(paths: list[Path], meta: DatasetMeta) -> np.ndarray:
-    """Images resized to the training size, in the training channel count, scaled to [0, 1]."""
-    channels, height, width = meta.input_shape
-    out = np.empty((len(paths), channels, height, width), dtype=np.float32)
-    for i, p in enumerate(paths):
-        pixels = read_image(p, (height, width), mode="L" if channels == 1 else "RGB")
-        out[i] = (pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)) / 255.0
-    return out
+def prediction_geometry(meta: DatasetMeta) -> ImageGeometry:
+    """The run's evaluation geometry (``meta.extra["image_geometry"]``, e.g. resize and centre crop when it
+    trained with ``size=``); for a run without one, a resize to the training input size."""
+    if "image_geometry" in meta.extra:
+        return ImageGeometry.from_dict(meta.extra["image_geometry"])
+    return ImageGeometry(meta.input_shape[0], native=tuple(meta.input_shape[1:]))
+
+
+def image_inputs(path: Path, meta: DatasetMeta, skip_bad: bool = False) -> ImageFiles | None:
+    """An image, or a folder of images searched recursively (sorted by path; a folder of class
+    subfolders works), as a streaming evaluation split in the run's geometry and normalisation; each
+    item's target is its position, so a batch names its files (``.path(i)``). None for other files."""
+    if path.is_dir():
+        files = image_files_under(path)
+        if not files:
+            raise DataError(f"{path}: no {'/'.join(IMAGE_SUFFIXES)} images in the folder or below it")
+    elif path.suffix.lower() in IMAGE_SUFFIXES:
+        files = [path]
+    else:
+        return None
+    normalization = Normalization(None if meta.mean is None else tuple(meta.mean),
+                                  None if meta.std is None else tuple(meta.std))
+    return ImageFiles(file_array(files), torch.arange(len(files)), prediction_geometry(meta), normalization,
+                      skip_bad=skip_bad)
+
+
+def _read_images(images: ImageFiles) -> np.ndarray:
+    """Every image in the run's evaluation view and channel count, scaled to [0, 1] as the streaming
+    reader scales it."""
+    return np.stack([Normalization()(images.pixels(i)).numpy() for i in range(len(images))])
 
 
 def read_inputs(source: str | Path | torch.Tensor, meta: DatasetMeta) -> torch.Tensor:
@@ -56,13 +95,9 @@ def read_inputs(source: str | Path | torch.Tensor, meta: DatasetMeta) -> torch.T
         name = str(path)
         if not path.exists():
             raise DataError(f"{path}: file not found")
-        if path.is_dir():
-            images = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-            if not images:
-                raise DataError(f"{path}: no {'/'.join(IMAGE_SUFFIXES)} images in the folder")
-            x = _read_images(images, meta)
-        elif path.suffix.lower() in IMAGE_SUFFIXES:
-            x = _read_images([path], meta)
+        images = image_inputs(path, meta)
+        if images is not None:
+            x = _read_images(images)
         elif path.suffix.lower() == ".npz":
             x = _read_npz(path)
         elif path.suffix.lower() == ".csv":
@@ -75,8 +110,4 @@ def read_inputs(source: str | Path | torch.Tensor, meta: DatasetMeta) -> torch.T
     if tuple(x.shape[1:]) != tuple(meta.input_shape):
         raise DataError(f"{name}: inputs of shape {tuple(x.shape[1:])}, the model expects {tuple(meta.input_shape)}")
     check_finite(x, name)
-    if meta.mean is not None:
-        shape = (1, -1) + (1,) * (x.ndim - 2)
-        x = (x - np.asarray(meta.mean, dtype=np.float32).reshape(shape)) / np.asarray(
-            meta.std, dtype=np.float32).reshape(shape)
-    return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
+    return torch.from_numpy(np.ascontiguousarray(normalize_like(x, meta), dtype=np.float32))

@@ -1,13 +1,14 @@
 """Supervised learning: binary, multiclass, multi-label and regression with any registered model.
 
 The head and the loss follow the targets (see :mod:`deepzoo.tasks.heads`); transfer learning loads
-local weights, replaces the head for the new number of outputs and can freeze the backbone (its
-batch-norm statistics included) or fine-tune it with a lower learning rate.
+local weights or torchvision's named ones (``imagenet``), replaces the head for the new number of
+outputs and can freeze the backbone (its batch-norm statistics included) or fine-tune it with a lower
+learning rate.
 
 **Options** (``--set task_args.KEY=VALUE``, :data:`HEAD_OPTIONS`, passed to
 :class:`~deepzoo.tasks.heads.TaskHead`): ``threshold`` (0.5), ``label_smoothing`` (0),
-``class_weights`` and ``pos_weight`` (lists of numbers), ``output_activation`` (linear) and ``loss``
-(mse | l1 | huber); an unknown key fails naming the closest.
+``class_weights`` (a list of numbers or ``balanced``), ``pos_weight`` (numbers), ``output_activation``
+(linear) and ``loss`` (mse | l1 | huber); an unknown key fails naming the closest.
 """
 
 from __future__ import annotations
@@ -21,7 +22,8 @@ from torch import nn
 from ..config import RunConfig
 from ..data import DataBundle
 from ..errors import ConfigError
-from ..models import accepted_kwargs, create_model
+from ..models import accepted_kwargs
+from ..models._tabular import create_table_model
 from ..tasks.heads import TaskHead, check_no_output_squashing
 from .base import TASKS, Option, Recipe
 
@@ -32,7 +34,8 @@ AUX_LOSS_WEIGHT = 0.3
 HEAD_OPTIONS: dict[str, Option] = {
     "threshold": Option(0.5, "decision threshold on the probability (binary, multilabel)"),
     "label_smoothing": Option(0.0, "label smoothing of the cross-entropy (multiclass)"),
-    "class_weights": Option(None, "one cross-entropy weight per class (multiclass)", kind="floats"),
+    "class_weights": Option(None, "cross-entropy class weights (multiclass): one number per class, or balanced "
+                                  "(∝ 1/the class's training frequency)", kind="any"),
     "pos_weight": Option(None, "one positive-class weight per label (multilabel)", kind="floats"),
     "output_activation": Option("linear", "output activation of a regression head (linear, prelu, ...)"),
     "loss": Option("mse", "regression loss", choices=("mse", "l1", "huber")),
@@ -68,12 +71,12 @@ class SupervisedRecipe(Recipe):
         self.task = config.task or meta.task
         if self.task != meta.task:
             raise ConfigError(f"--task {self.task} does not fit {meta.name}, whose targets are {meta.task}")
-        self.head = TaskHead(self.task, meta, **self.args)
+        self.head = TaskHead(self.task, meta, train_targets=getattr(data.train, "y", None), **self.args)
         self.log_lines.append(f"task: {self.head.describe()}")
 
         name = config.model.name
         kwargs = {**accepted_kwargs(name, data_kwargs(meta)), **config.model.args}
-        model = create_model(name, **kwargs)
+        model = create_table_model(name, meta.extra.get("table"), **kwargs)
         check_no_output_squashing(model)
         if config.model.weights:
             self._load_pretrained(model, config.model.weights)
@@ -94,11 +97,21 @@ class SupervisedRecipe(Recipe):
             self.augment_generator: torch.Generator | None = None
 
     # -- transfer learning -----------------------------------------------------------------------
-    def _load_pretrained(self, model: nn.Module, path: str) -> None:
-        """Load local weights completely; only the head may be re-initialised (another class count)."""
+    def _load_pretrained(self, model: nn.Module, spec: str) -> None:
+        """Load a local weights file or torchvision's named weights (``imagenet``, ``torchvision:ENUM``)
+        completely; only the head may be re-initialised (another class count). The constructor settings
+        named weights need (GoogLeNet's ``transform_input``) go into the run's config, so that the model
+        rebuilt from ``config.yaml`` computes what trained."""
         from ..models._weights import load_weights
+        from ..models.pretrained import is_named_weights, load_pretrained, model_settings, resolve_weights
 
-        self.log_lines.append(load_weights(model, path, reset_classifier=True).describe(path))
+        if not is_named_weights(spec):
+            self.log_lines.append(load_weights(model, spec, reset_classifier=True).describe(spec))
+            return
+        weights, args = resolve_weights(self.config.model.name, spec), self.config.model.args
+        loaded = load_pretrained(model, weights, args, reset_classifier=True)
+        args.update({k: v for k, v in model_settings(weights).items() if k not in args})
+        self.log_lines.append(loaded.describe(weights.describe()))
 
     def _freeze(self, model: nn.Module, what: str) -> None:
         """``backbone``: only the head trains; frozen batch norms keep their statistics (eval mode)."""

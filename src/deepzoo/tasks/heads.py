@@ -46,16 +46,31 @@ def check_no_output_squashing(model: nn.Module) -> None:
         )
 
 
-class TaskHead:
-    """Loss, metrics and predictions of one supervised task; options come from ``task_args``."""
+#: class weights listed in full in the run log; beyond, the lowest and the highest
+SHOWN_WEIGHTS = 10
 
-    def __init__(self, task: str, meta: DatasetMeta, **options: Any):
+
+def balanced_class_weights(counts: torch.Tensor) -> torch.Tensor:
+    """Class weights ∝ 1 / the class's frequency in the training split, scaled so that they average 1
+    over the training items: w_c = N / (K · n_c), scikit-learn's ``class_weight="balanced"`` (King & Zeng
+    2001). Cross-entropy's mean divides by the summed weights of the batch, so only the ratios matter."""
+    counts = counts.double()
+    return (counts.sum() / (len(counts) * counts)).float()
+
+
+class TaskHead:
+    """Loss, metrics and predictions of one supervised task; options come from ``task_args``.
+
+    ``class_weights`` is a list of numbers or ``balanced`` (:func:`balanced_class_weights` of
+    ``train_targets``, the training split's labels; without them — a run rebuilt to predict — the
+    weights stay unset, as predictions do not need the loss)."""
+
+    def __init__(self, task: str, meta: DatasetMeta, train_targets: torch.Tensor | None = None, **options: Any):
         self.task = task
         self.meta = meta
         self.threshold = float(options.pop("threshold", 0.5))
         self.label_smoothing = float(options.pop("label_smoothing", 0.0))
-        weights = options.pop("class_weights", None)
-        self.class_weights = None if weights is None else torch.tensor(weights, dtype=torch.float32)
+        self.class_weights = self._class_weights(options.pop("class_weights", None), train_targets)
         pos_weight = options.pop("pos_weight", None)
         self.pos_weight = None if pos_weight is None else torch.tensor(pos_weight, dtype=torch.float32)
         self.activation = str(options.pop("output_activation", "linear"))
@@ -67,9 +82,40 @@ class TaskHead:
         if task == "multilabel" and self.pos_weight is not None and len(self.pos_weight) != meta.num_classes:
             raise ConfigError(f"task_args.pos_weight has {len(self.pos_weight)} values for {meta.num_classes} labels")
 
+    def _class_weights(self, given: Any, train_targets: torch.Tensor | None) -> torch.Tensor | None:
+        """The cross-entropy's class weights from ``task_args.class_weights`` (checked)."""
+        if given is None:
+            return None
+        k = self.meta.num_classes
+        if self.task != "multiclass":
+            raise ConfigError(f"task_args.class_weights weighs the classes of a multiclass task, not {self.task}")
+        if str(given).lower() == "balanced":
+            if train_targets is None:
+                return None
+            counts = torch.bincount(train_targets.reshape(-1).long().cpu(), minlength=k)
+            if (counts == 0).any():
+                missing = self.meta.class_names[int(torch.argmin(counts))] if self.meta.class_names else "?"
+                raise ConfigError(f"task_args.class_weights=balanced: class {missing} has no training item")
+            return balanced_class_weights(counts)
+        values = given if isinstance(given, (list, tuple)) else [given]
+        try:
+            weights = torch.tensor([float(v) for v in values], dtype=torch.float32)
+        except (TypeError, ValueError):
+            weights = torch.tensor([float("nan")])
+        if len(weights) != k or not bool(torch.isfinite(weights).all()) or bool((weights < 0).any()):
+            raise ConfigError(f"task_args.class_weights={given!r}: give balanced or {k} non-negative numbers, "
+                              "one per class")
+        return weights
+
     def describe(self) -> str:
-        """One line for the run log: the head and the loss chosen, and why."""
+        """One line for the run log: the head and the loss chosen, and why (with the class weights)."""
         text = DESCRIPTIONS[self.task].format(activation=self.activation, loss=self.loss_name.upper())
+        if self.class_weights is not None:
+            weights = self.class_weights.tolist()
+            pairs = sorted(zip(weights, self.meta.class_names or [str(i) for i in range(len(weights))]))
+            shown = pairs if len(pairs) <= SHOWN_WEIGHTS else [pairs[0], pairs[-1]]
+            text += f"; class weights {', '.join(f'{n}={w:.3g}' for w, n in shown)}"
+            text += "" if len(pairs) <= SHOWN_WEIGHTS else f" (lowest and highest of {len(pairs)})"
         return f"{self.meta.task_reason or self.task} [{text}]"
 
     def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
@@ -124,6 +170,7 @@ class TaskHead:
         else:
             pred, true = self.to_target_units(outputs), self.to_target_units(targets.reshape(outputs.shape).float())
             result["mse"] = R.mean_squared_error(pred, true)
+            result["rmse"] = R.mean_squared_error(pred, true, squared=False)
             result["mae"] = R.mean_absolute_error(pred, true)
             if len(true) > 1:
                 result["r2"] = R.r2_score(pred.squeeze(-1) if pred.shape[-1] == 1 else pred,
