@@ -21,9 +21,10 @@ from .run.training import (
     load_run,
     predict,
     prepare_judge,
+    pretrained_run,
     resume_command,
     train,
 )
 
 __all__ = ["RESUMABLE", "build_config", "build_recipe", "create_model", "evaluate", "load_dataset", "load_judge",
-           "load_run", "predict", "prepare_judge", "resume_command", "train"]
+           "load_run", "predict", "prepare_judge", "pretrained_run", "resume_command", "train"]

@@ -1,22 +1,30 @@
-"""``deepzoo predict RUN --input FILE``: predictions of a trained run for new inputs, as CSV.
+"""``deepzoo predict RUN --input FILE``: predictions of a trained run for new inputs, as CSV; and
+``deepzoo predict --model M --weights imagenet --input FILE``: a pretrained model's top-5 classes, no
+training.
 
 An image or a folder of images (searched recursively) streams: files are decoded in batches by the
 DataLoader path (the run's ``data.num_workers``) in the run's evaluation view, and each batch's rows are
 written before the next is read, so a folder of any size never sits in memory. Their first column, ``id``,
-is the file's path.
+is the file's path. ``--top K`` writes a multiclass run's K most probable classes instead of every
+class's probability.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import sys
 from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("predict", help="predictions of a trained run for new inputs")
-    p.add_argument("run", help="run folder or name under runs/")
+    p = sub.add_parser("predict", help="predictions of a trained run (or a pretrained model) for new inputs")
+    p.add_argument("run", nargs="?", help="run folder or name under runs/")
+    p.add_argument("--model", help="instead of a run: a zoo model with --weights (imagenet or torchvision:ENUM)")
+    p.add_argument("--weights", help="the named weights of --model (default imagenet)")
+    p.add_argument("--top", type=int, metavar="K", help="the K most probable classes and their probabilities "
+                   "instead of every class's (default 5 with --model)")
     p.add_argument("--input", required=True, help="a .csv, .npz, an image or a folder of images")
     p.add_argument("--output", help="write the predictions as CSV here (default: stdout)")
     p.add_argument("--runs-dir", default="runs")
@@ -26,22 +34,50 @@ def add_parser(sub) -> None:
     p.set_defaults(func=predict)
 
 
+def _loaded(args: argparse.Namespace):
+    """The run to predict with, and how many top classes to write (None: every class's probability)."""
+    from .. import api
+    from ..errors import ConfigError
+
+    if args.top is not None and args.top < 1:
+        raise ConfigError(f"--top {args.top}: must be at least 1")
+    if args.model:
+        if args.run:
+            raise ConfigError(f"give a run ({args.run}) or --model with --weights, not both")
+        return api.pretrained_run(args.model, args.weights or "imagenet"), args.top or 5
+    if not args.run:
+        raise ConfigError("give a run (deepzoo predict RUN --input ...) or a pretrained model (--model resnet50 "
+                          "--weights imagenet)")
+    if args.weights:
+        raise ConfigError("--weights goes with --model; a run predicts with its own trained weights")
+    return api.load_run(args.run, args.runs_dir, with_data=False), args.top
+
+
 def predict(args: argparse.Namespace) -> int:
     from .. import api
-    from ..api import load_run
     from ..data.inputs import image_inputs, input_ids
+    from ..errors import DataError
 
-    loaded = load_run(args.run, args.runs_dir, with_data=False)
+    loaded, top = _loaded(args)
+    meta = loaded.recipe.data.meta
+    if top is not None and meta.task != "multiclass":
+        raise DataError(f"--top ranks the classes of a multiclass run; this one is {meta.task}")
     path = Path(args.input)
-    images = image_inputs(path, loaded.recipe.data.meta, args.skip_bad) if path.exists() else None
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    images = image_inputs(path, meta, args.skip_bad)
+    if images is None and loaded.dir is None:
+        raise DataError(f"{args.input}: {args.model} with pretrained weights predicts images (an image file or "
+                        "a folder of them)")
     out = _open_output(args.output) if args.output else sys.stdout
     try:
         writer = csv.writer(out)
         if images is not None:
-            _predict_images(loaded, images, writer, max(1, args.batch_size))
+            _predict_images(loaded, images, writer, max(1, args.batch_size), top)
         else:
             result = api.predict(args.run, args.input, args.runs_dir)
-            columns, rows = prediction_table(result, loaded.recipe.data.meta, input_ids(path, loaded.recipe.data.meta))
+            table = prediction_table if top is None else functools.partial(top_classes_table, k=top)
+            columns, rows = table(result, meta, input_ids(path, meta))
             writer.writerow(columns)
             writer.writerows(rows)
     finally:
@@ -50,18 +86,19 @@ def predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _predict_images(loaded, images, writer, batch_size: int) -> None:
-    """Rows ``id`` (the file), then the prediction columns, written batch by batch; skipped files (with
-    ``--skip-bad``) are counted on stderr."""
+def _predict_images(loaded, images, writer, batch_size: int, top: int | None = None) -> None:
+    """Rows ``id`` (the file), then the prediction columns (the ``top`` classes when given), written batch
+    by batch; skipped files (with ``--skip-bad``) are counted on stderr."""
     from ..data.batching import make_loader
 
     recipe = loaded.recipe
     loader = make_loader(images, batch_size, recipe.device, num_workers=loaded.config.data.num_workers)
+    table = prediction_table if top is None else functools.partial(top_classes_table, k=top)
     header = True
     for x, index in loader:
         if not len(index):
             continue
-        columns, rows = prediction_table(recipe.predict(x), recipe.data.meta, [images.path(i) for i in index.tolist()])
+        columns, rows = table(recipe.predict(x), recipe.data.meta, [images.path(i) for i in index.tolist()])
         if header:
             writer.writerow(columns)
             header = False
@@ -111,4 +148,16 @@ def prediction_table(result: dict, meta, ids: list | None = None) -> tuple[list[
         i = columns.index("label")
         for row in rows:
             row[i] = names[int(row[i])]
+    return columns, rows
+
+
+def top_classes_table(result: dict, meta, ids: list, k: int) -> tuple[list[str], list[list]]:
+    """Columns and rows of a multiclass run's ``k`` most probable classes: ``id``, then ``top1``, ``p1`` …
+    ``topK``, ``pK`` (class names, most probable first, and their probabilities)."""
+    probabilities = result["probability"].detach().cpu().float()
+    k = min(k, probabilities.shape[1])
+    best, order = probabilities.topk(k, dim=1)
+    columns = ["id", *[name for i in range(1, k + 1) for name in (f"top{i}", f"p{i}")]]
+    rows = [[ident, *[cell for c, p in zip(classes, values) for cell in (meta.class_names[c], p)]]
+            for ident, classes, values in zip(ids, order.tolist(), best.tolist())]
     return columns, rows

@@ -8,6 +8,7 @@ spec's query string and keyword options are merged (keywords win).
 from __future__ import annotations
 
 import importlib
+import threading
 from typing import Any
 
 from ..errors import DataError
@@ -20,6 +21,7 @@ FORMATS = Registry("format")
 _FAMILY_MODULES = ("embedded", "formats", "graphs", "graph_formats", "graph_formats_tu", "mixtures", "named_images",
                    "named_graphs", "named_photos")
 _loaded = False
+_loading = threading.RLock()
 
 __all__ = [
     "DATASETS",
@@ -33,20 +35,24 @@ __all__ = [
     "list_datasets",
     "load_dataset",
     "parse_spec",
+    "source_meta",
 ]
 
 
 def _load_modules() -> None:
-    """Import the modules that register datasets and formats (once)."""
+    """Import the modules that register datasets and formats (once; a thread that asks while another is
+    importing them waits, so it never sees a half-filled registry)."""
     global _loaded
-    if not _loaded:
-        _loaded = True
+    with _loading:
+        if _loaded:
+            return
         for name in _FAMILY_MODULES:
             try:
                 importlib.import_module(f"{__name__}.{name}")
             except ModuleNotFoundError as err:
                 if err.name != f"{__name__}.{name}":
                     raise
+        _loaded = True
 
 
 def list_datasets() -> list[str]:
@@ -68,6 +74,15 @@ def parse_spec(spec: str) -> tuple[str | None, str, dict[str, str]]:
     if colon and len(fmt) > 1:  # one letter would be a Windows drive
         return fmt, path, options
     return None, base, options
+
+
+def source_meta(spec: str) -> dict[str, Any]:
+    """The registry metadata of the dataset name or format ``spec`` names (``image_files=True`` for the
+    sources read by :func:`~deepzoo.data.image_files.image_files_bundle`, which take ``size``, ``resize``,
+    ``mean``/``std`` and ``memory_budget``); an unknown name fails with its close matches."""
+    _load_modules()
+    fmt, path, _ = parse_spec(spec)
+    return dict((DATASETS.get(path) if fmt is None else FORMATS.get(fmt)).meta)
 
 
 def load_dataset(spec: str, **options: Any) -> DataBundle:

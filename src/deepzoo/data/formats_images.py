@@ -46,7 +46,8 @@ def image_folder_files(root: Path) -> list[tuple[str, list[Path]]]:
     return found
 
 
-@FORMATS.register("imagefolder", summary="one subfolder of PNG/JPEG images per class; ?size=H[xW]&stream=true")
+@FORMATS.register("imagefolder", image_files=True,
+                  summary="one subfolder of PNG/JPEG images per class; ?size=H[xW]&stream=true")
 def imagefolder_format(path: str, **options: Any) -> DataBundle:
     """An image folder: one subfolder of images per class, read by
     :func:`~deepzoo.data.image_files.image_files_bundle` (in memory or streaming, ``size=`` crops,

@@ -36,7 +36,7 @@ def flowers_downloads() -> list[Download]:
 FLOWERS_SOURCE = NamedSource("Flowers-102", "flowers-102", ("jpg", "imagelabels.mat", "setid.mat"), flowers_downloads)
 
 
-@DATASETS.register("flowers102", kind="image", source=FLOWERS_SOURCE,
+@DATASETS.register("flowers102", kind="image", image_files=True, source=FLOWERS_SOURCE,
                    summary="Oxford Flowers-102 photos: 102 classes, official 1,020 / 1,020 / 6,149 split; ?size=224")
 def flowers102(**options: Any) -> DataBundle:
     """Flowers-102: ``jpg/image_00001.jpg`` …, labels 1…102 in ``imagelabels.mat`` (made 0…101), and the
@@ -105,7 +105,7 @@ def breed_names(rows: list[tuple[str, int, int]], path: Path) -> list[str]:
     return [breed[k] for k in range(1, len(breed) + 1)]
 
 
-@DATASETS.register("oxford-pets", kind="image", source=PETS_SOURCE,
+@DATASETS.register("oxford-pets", kind="image", image_files=True, source=PETS_SOURCE,
                    summary="Oxford-IIIT Pet photos: 37 breeds (labels=species: cat/dog), trainval 3,680 / test 3,669")
 def oxford_pets(labels: str = "breed", **options: Any) -> DataBundle:
     """Oxford-IIIT Pet: ``images/<name>.jpg`` with the official ``trainval`` / ``test`` lists of

@@ -17,19 +17,11 @@ modules are PyG's own) and reads like the maths: :meth:`MessagePassingLayer.mess
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import torch
 from torch import Tensor, nn
-
-# PyTorch Geometric 2.x scripts a few helpers with torch.jit.script at import time, which torch ≥ 2.10
-# answers with a FutureWarning on every run; nothing here can change that, so that one message, raised
-# by torch.jit, is silenced (any other warning still shows).
-warnings.filterwarnings("ignore", message=r"`torch\.jit\.script` is deprecated", category=FutureWarning,
-                        module=r"torch\.jit\._script")
-
-from torch_geometric.nn import (  # noqa: E402
+from torch_geometric.nn import (  # PyG's torch.jit warning is filtered in deepzoo/__init__.py
     GCNConv,
     GINConv,
     MessagePassing,
@@ -38,12 +30,12 @@ from torch_geometric.nn import (  # noqa: E402
     global_max_pool,
     global_mean_pool,
 )
-from torch_geometric.nn.aggr import MultiAggregation  # noqa: E402
-from torch_geometric.nn.resolver import activation_resolver  # noqa: E402
+from torch_geometric.nn.aggr import MultiAggregation
+from torch_geometric.nn.resolver import activation_resolver
 
-from ..errors import ConfigError  # noqa: E402
-from . import register_model  # noqa: E402
-from ._base import Classifier  # noqa: E402
+from ..errors import ConfigError
+from . import register_model
+from ._base import Classifier
 
 MAP_KINDS = ("affine", "mlp", "identity")
 UPDATES = ("add", "concat")

@@ -205,9 +205,28 @@ def check_arguments(weights: PretrainedWeights, args: dict[str, Any]) -> None:
                           f"{weights.enum.split('.')[0]}.DEFAULT ('{IMAGENET}')")
 
 
+def position_embeddings(model: nn.Module) -> Tensor | None:
+    """A ViT's position embeddings, which fix the image size it reads; None for a convnet (any size)."""
+    return getattr(getattr(model, "encoder", None), "pos_embedding", None)
+
+
+def build_size(weights: PretrainedWeights, size: int) -> int:
+    """The ``input_size`` to build ``weights.model`` with for data of ``size`` pixels: the weights' own
+    crop size, since they were trained with that architecture (a ResNet's or AlexNet's ImageNet stem, not
+    the small-input stem deepzoo builds for small images). A ViT reads only its weights' size (its
+    position embeddings fix it): data of another size is a one-line error."""
+    from . import model_entry
+
+    if model_entry(weights.model).meta.get("family") == "vit" and size != weights.input_size:
+        raise ConfigError(f"{weights.enum} are for {weights.input_size}×{weights.input_size} images and the data "
+                          f"is {size}×{size}; a ViT's position embeddings fix its size: read the images at "
+                          f"size={weights.input_size} (image folders are read so by default with these weights)")
+    return weights.input_size
+
+
 def _check_image_size(model: nn.Module, weights: PretrainedWeights) -> None:
     """Refuse a ViT built for another image size than the weights' (its position embeddings)."""
-    pos_embedding = getattr(getattr(model, "encoder", None), "pos_embedding", None)
+    pos_embedding = position_embeddings(model)
     if pos_embedding is not None:
         patch = model.conv_proj.stride[0]
         if pos_embedding.shape[1] != (weights.input_size // patch) ** 2 + 1:

@@ -223,6 +223,10 @@ class Recipe:
     #: the task options (``task_args``) this recipe reads, by key; :meth:`options_for` may vary them by
     #: task. An unknown key is an error, so a recipe that reads none keeps this empty
     options: ClassVar[dict[str, Option]] = {}
+    #: whether the recipe trains from splits that are ``torch.utils.data.Dataset`` objects (a streamed
+    #: photo folder, decoded by DataLoader workers) as well as from tensors in memory; a recipe that reads
+    #: ``split.x`` needs False, and the run layer then refuses streamed data in one line
+    streams: ClassVar[bool] = False
 
     def __init__(self, config: RunConfig, data: DataBundle):
         self.config = config
@@ -313,7 +317,7 @@ class Recipe:
                      and any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in self.model.modules()))
         return make_loader(data, batch_size, self.device, shuffle=shuffle, seed=seed,
                            resident=self.config.data.resident, num_workers=self.config.data.num_workers,
-                           rank=rank, world_size=world_size, drop_last=drop_last)
+                           rank=rank, world_size=world_size, drop_last=drop_last, sampler=self.config.data.sampler)
 
     def transfer(self, batch: Any) -> Any:
         """Move a batch to the device (a no-op for device-resident batches)."""

@@ -24,6 +24,7 @@ from ..data import DataBundle
 from ..errors import ConfigError
 from ..models import accepted_kwargs
 from ..models._tabular import create_table_model
+from ..models.pretrained import build_size, is_named_weights, load_pretrained, model_settings, resolve_weights
 from ..tasks.heads import TaskHead, check_no_output_squashing
 from .base import TASKS, Option, Recipe
 
@@ -64,6 +65,7 @@ class SupervisedRecipe(Recipe):
     """Train a model on (x, y) batches with the task's head and loss."""
 
     options: ClassVar[dict[str, Option]] = HEAD_OPTIONS
+    streams: ClassVar[bool] = True
 
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
@@ -76,6 +78,9 @@ class SupervisedRecipe(Recipe):
 
         name = config.model.name
         kwargs = {**accepted_kwargs(name, data_kwargs(meta)), **config.model.args}
+        if is_named_weights(config.model.weights) and "input_size" in kwargs and "input_size" not in config.model.args:
+            # the weights fix the architecture: built as they were trained, whatever the data's size
+            kwargs["input_size"] = build_size(resolve_weights(name, config.model.weights), kwargs["input_size"])
         model = create_table_model(name, meta.extra.get("table"), **kwargs)
         check_no_output_squashing(model)
         if config.model.weights:
@@ -103,7 +108,6 @@ class SupervisedRecipe(Recipe):
         named weights need (GoogLeNet's ``transform_input``) go into the run's config, so that the model
         rebuilt from ``config.yaml`` computes what trained."""
         from ..models._weights import load_weights
-        from ..models.pretrained import is_named_weights, load_pretrained, model_settings, resolve_weights
 
         if not is_named_weights(spec):
             self.log_lines.append(load_weights(model, spec, reset_classifier=True).describe(spec))

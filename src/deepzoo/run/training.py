@@ -66,9 +66,38 @@ def resolve_task(cfg: RunConfig, meta: DatasetMeta) -> str:
     return model_task
 
 
+#: the data options a pretrained weight's preprocessing gives image files: the centre crop is ``size``
+WEIGHTS_IMAGE_OPTIONS = ("size", "resize", "interpolation", "mean", "std")
+
+
+def weights_image_options(cfg: RunConfig) -> dict[str, Any]:
+    """What named weights (``--weights imagenet``) bring to image-file data (``imagefolder:``, the named
+    photo sets), from their ``transforms()``: the centre crop as ``size``, the evaluation ``resize``, the
+    ``interpolation`` and the ``mean``/``std`` the weights were trained with — less the options the user
+    gave in the spec or ``--set data.*`` (a ``size`` or ``resize`` of the user's keeps both geometry
+    options theirs). Empty for other data and for a local weights file."""
+    from ..data import parse_spec, source_meta
+    from ..models.pretrained import is_named_weights, resolve_weights
+
+    if not is_named_weights(cfg.model.weights) or not source_meta(cfg.data.spec).get("image_files"):
+        return {}
+    given = {**parse_spec(cfg.data.spec)[2], **cfg.data.options}
+    steps = resolve_weights(cfg.model.name, cfg.model.weights).preprocessing
+    wanted = {"size": steps["crop"], "resize": steps["resize"], "interpolation": steps["interpolation"],
+              "mean": steps["mean"], "std": steps["std"]}
+    if "size" in given or "resize" in given:
+        del wanted["size"], wanted["resize"]
+    return {k: v for k, v in wanted.items() if k not in given}
+
+
 def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBundle:
-    """The run's data, with the recipe's :attr:`~Recipe.data_defaults` under the user's options."""
+    """The run's data, with the recipe's :attr:`~Recipe.data_defaults` under the user's options; image
+    files also take ``data.memory_budget``."""
+    from ..data import source_meta
+
     options = dict(recipe_cls.data_defaults) if recipe_cls else {}
+    if source_meta(cfg.data.spec).get("image_files"):
+        options["memory_budget"] = cfg.data.memory_budget
     options.update(cfg.data.options)
     options.setdefault("seed", cfg.seed)
     if cfg.task in SUPERVISED_TASKS:
@@ -77,15 +106,49 @@ def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBu
 
 
 def build_recipe(cfg: RunConfig, data: DataBundle | None = None) -> tuple[Recipe, DataBundle]:
-    """Load the data, settle the task and build its recipe (the run's modules)."""
+    """Load the data, settle the task and build its recipe (the run's modules).
+
+    Named weights' preprocessing (:func:`weights_image_options`) is written into ``cfg.data.options``
+    before image files are read, so ``config.yaml`` says how they were read. A supervised run on
+    ``size=`` crops held in memory augments them as the data says (``meta.extra["train_augment"]``:
+    random-resized crop and flip on the device) unless ``data.augment`` is set; the choice is written
+    into the config. A recipe that needs its data in memory (:attr:`~Recipe.streams` False) refuses a
+    streamed photo folder in one line."""
+    from torch.utils.data import Dataset
+
     model_task = model_entry(cfg.model.name).meta.get("task", "multiclass")  # unknown names fail here
     # a model with its own task (gan, reconstruct ...) picks its recipe, and so its data defaults, now
     task = cfg.task or (model_task if model_task not in SUPERVISED_TASKS else None)
     recipe_cls = recipe_for_task(task) if task else None
-    data = data or _load_data(cfg, recipe_cls)
+    preprocessing, loaded_here = {}, data is None
+    if loaded_here:
+        preprocessing = weights_image_options(cfg)
+        cfg.data.options.update(preprocessing)
+        data = _load_data(cfg, recipe_cls)
     cfg.task = resolve_task(cfg, data.meta)
     recipe_cls = recipe_for_task(cfg.task)
-    return recipe_cls(cfg, data), data
+    if not recipe_cls.streams and any(isinstance(s, Dataset) for s in data.splits().values()):
+        raise ConfigError(f"task {cfg.task} trains from data held in memory, and {cfg.data.spec} streams (its decoded "
+                          f"images, {data.meta.extra.get('decoded_gib', '?')} GiB, exceed data.memory_budget="
+                          f"{cfg.data.memory_budget} GiB, or stream=true); raise data.memory_budget or use fewer or "
+                          "smaller images")
+    augment = data.meta.extra.get("train_augment")
+    if augment and cfg.data.augment is None and cfg.task in SUPERVISED_TASKS:
+        cfg.data.augment = augment
+    recipe = recipe_cls(cfg, data)
+    if preprocessing:
+        recipe.log_lines.append("data: read as the weights were trained: " + ", ".join(
+            f"{k}={v}" for k, v in preprocessing.items()))
+    elif loaded_here and data.meta.is_image and getattr(recipe.model, "pretrained", None) is not None:
+        crop = recipe.model.pretrained.input_size
+        recipe.log_lines.append(f"data: {cfg.data.spec} keeps its own {data.meta.input_shape[1]}×"
+                                f"{data.meta.input_shape[2]} images and normalisation; the weights were trained on "
+                                f"{crop}×{crop} crops with their own preprocessing, which deepzoo applies to image "
+                                "files (imagefolder:, flowers102, oxford-pets)")
+    if augment and cfg.data.augment == augment:
+        recipe.log_lines.append(f"data: the size= crops are held in memory; training augments them on the device "
+                                f"with data.augment={augment}")
+    return recipe, data
 
 
 #: settings a resumed run may change: they decide how long it trains and what it prints, not what
@@ -202,7 +265,11 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
         if folder is not None:
             for line in recipe.log_lines:
                 echo(line)
-        return fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
+            skipped = write_skipped_files(run_dir, bundle.meta, echo)
+        result = fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
+        if folder is not None:
+            write_skipped_files(run_dir, bundle.meta, echo, skipped)
+        return result
     except Interrupted as stop:
         raise Interrupted(f"{stop}; continue with: {resume_command(run_dir)}", stop.status) from None
     except ConfigError:
@@ -213,6 +280,19 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
     finally:
         if folder is not None:
             folder.lock.release()
+
+
+def write_skipped_files(run_dir: Path, meta: DatasetMeta, echo=print, known: int = 0) -> int:
+    """List the image files left out as unreadable (``skip_bad=true``) in ``skipped_files.txt``, one path
+    a line, when there are more than the ``known`` ones already listed, say so, and return their count.
+    Called before training and again after it: a streamed folder finds bad files as its workers decode
+    them."""
+    skipped = meta.extra.get("skipped_files") or []
+    if len(skipped) > known:
+        write_text_atomic(run_dir / "skipped_files.txt", "".join(f"{path}\n" for path in skipped))
+        more = f"{len(skipped) - known} more" if known else str(len(skipped))
+        echo(f"data: skipped {more} unreadable image(s), listed in {run_dir / 'skipped_files.txt'}")
+    return len(skipped)
 
 
 def _config_notes(path: Path) -> list[str]:
@@ -257,6 +337,34 @@ def load_run(run: str | Path, runs_dir: str = "runs", with_data: bool = True) ->
     if with_data:
         prepare_judge(recipe, cfg)
     return Run(run_dir, cfg, read_summary(run_dir), recipe)
+
+
+def pretrained_run(model: str, weights: str = "imagenet", device: str = "auto") -> Run:
+    """A zoo model with torchvision's named ``weights`` as a run that predicts without training (no
+    folder): the weights' categories are its classes (ImageNet's 1000) and their ``transforms()`` its
+    evaluation view — resize, centre crop, interpolation, mean and std — so ``predict`` reads an image as
+    torchvision would for these weights."""
+    from ..data.image_geometry import ImageGeometry
+    from ..models.pretrained import check_arguments, is_named_weights, resolve_weights
+    from ..runtime import choose_device, init_distributed
+
+    if not is_named_weights(weights):
+        raise ConfigError(f"--weights {weights}: predicting without a run needs named weights (imagenet or "
+                          "torchvision:ENUM), whose class names are known; train a run from a local file")
+    named = resolve_weights(model, weights)
+    check_arguments(named, {})
+    steps = named.preprocessing
+    geometry = ImageGeometry(3, size=(steps["crop"], steps["crop"]), resize=steps["resize"],
+                             interpolation=steps["interpolation"])
+    meta = DatasetMeta(name=named.meta.get("dataset", "ImageNet"), task="multiclass", input_shape=geometry.shape,
+                       num_classes=len(named.categories), class_names=list(named.categories), mean=steps["mean"],
+                       std=steps["std"], extra={"image_geometry": geometry.to_dict()})
+    cfg = RunConfig()
+    cfg.model.name, cfg.model.weights, cfg.task, cfg.train.device = model, weights, "multiclass", device
+    recipe = recipe_for_task("multiclass")(cfg, DataBundle(None, None, None, meta))
+    recipe.setup(choose_device(device, init_distributed()))
+    recipe.model.eval()
+    return Run(None, cfg, {}, recipe)
 
 
 def evaluate(run: str | Path, runs_dir: str = "runs", data: str | None = None) -> dict[str, float]:
