@@ -9,6 +9,7 @@ code path; the same seeds and settings as the page) and prints the page's table:
     python benchmarks/docs_figures.py gan-digits         # docs/gans.md, Results (digits, ring)
     python benchmarks/docs_figures.py zoo-5-epochs       # docs/zoo/*.md, "Train it"
     python benchmarks/docs_figures.py autoencoder-uses   # docs/autoencoder_uses.md
+    python benchmarks/docs_figures.py transfer-learning  # docs/transfer_learning.md (and its curves' PNG)
     python benchmarks/docs_figures.py NAME --quick       # a reduced run that only checks the script works
 
 Options: ``--runs-dir`` (default ``runs/docs-figures``; every group writes its runs to
@@ -437,7 +438,61 @@ def autoencoder_uses(ctx: Ctx, long_denoise: bool) -> None:
 
 
 # -- the command line ---------------------------------------------------------------------------------------
-GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses"]
+# -- docs/transfer_learning.md ----------------------------------------------------------------------------
+TRANSFER_SOURCE = ("circle", "square", "triangle")  # the shapes the "pretrained" network learns
+TRANSFER_TARGET = ("pentagon", "hexagon", "star")  # the new task, with few photos
+TRANSFER_SOURCE_RUN = ["early_stop.monitor=valid/accuracy", "early_stop.patience=8"]
+# half of the target photos are the test split, half of the rest validation: 25 photos a class to train on
+TRANSFER_TARGET_RUN = ["early_stop.monitor=valid/accuracy", "early_stop.patience=15", "data.test_fraction=0.5",
+                       "data.valid_fraction=0.5"]
+TRANSFER_STARTS = {
+    "from scratch": [],
+    "frozen backbone": ["model.weights={weights}", "model.freeze=backbone"],
+    "fine-tuned": ["model.weights={weights}"],
+    "fine-tuned, backbone lr × 0.1": ["model.weights={weights}", "model.backbone_lr_mult=0.1"],
+}
+
+
+def transfer_learning(ctx: Ctx, seeds: int, figure: Path | None) -> None:
+    """docs/transfer_learning.md: a ResNet-20 trained on generated photos of three shapes is the
+    pretrained network; on 75 photos of three other shapes it starts from scratch, frozen, fine-tuned
+    and fine-tuned with a 10× lower backbone rate, each for ``seeds`` seeds (split and initialisation)."""
+    from deepzoo.data.shapes import write_shapes_folder
+    from deepzoo.plots.tune import plot_run_curves
+
+    source = write_shapes_folder(ctx.runs_dir / "photos-source", TRANSFER_SOURCE, 20 if ctx.quick else 500, seed=1)
+    target = write_shapes_folder(ctx.runs_dir / "photos", TRANSFER_TARGET, 10 if ctx.quick else 100, seed=2)
+    pretrained, wall = train(ctx, "source", "resnet20", f"imagefolder:{source}?size=32", None,
+                             1 if ctx.quick else 30, TRANSFER_SOURCE_RUN)
+    weights = Path(pretrained.dir) / "model.safetensors"
+    ctx.results["source"] = {"test_accuracy": pretrained.metrics["test/accuracy"], "wall_s": wall,
+                             "best_epoch": pretrained.summary.get("best_epoch")}
+    print(f"source: test accuracy {pretrained.metrics['test/accuracy']:.3f} (best epoch "
+          f"{pretrained.summary.get('best_epoch')}, {wall:.0f} s)\n")
+    print("| start | test accuracy, seeds 0 / 1 / 2 | mean | best epochs | trainable parameters | time per run |")
+    print("|---|---|---|---|---|---|")
+    curves = {}
+    for start, overrides in TRANSFER_STARTS.items():
+        runs, walls = [], []
+        for seed in range(seeds):
+            run, wall = train(ctx, f"{start.split(',')[0].replace(' ', '-')}{'-lr01' if ',' in start else ''}-{seed}",
+                              "resnet20", f"imagefolder:{target}?size=32", None, 1 if ctx.quick else 40,
+                              [o.format(weights=weights) for o in TRANSFER_TARGET_RUN + overrides], seed)
+            runs.append(run)
+            walls.append(wall)
+        accuracy = [r.metrics["test/accuracy"] for r in runs]
+        trainable = sum(p.numel() for p in runs[0].recipe.model.parameters() if p.requires_grad)
+        ctx.results[start] = {"test_accuracy": accuracy, "best_epoch": [r.summary.get("best_epoch") for r in runs],
+                              "trainable": trainable, "wall_s": walls}
+        curves[start] = epoch_rows(runs[0])
+        print(f"| {start} | {' / '.join(f'{a:.3f}' for a in accuracy)} | {statistics.mean(accuracy):.3f} | "
+              f"{' / '.join(str(r.summary.get('best_epoch')) for r in runs)} | {trainable:,} | "
+              f"{statistics.mean(walls):.0f} s |", flush=True)
+    if figure is not None:
+        print(f"\ncurves of seed 0: {plot_run_curves(curves, figure)}")
+
+
+GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses", "transfer-learning"]
 THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1}  # the pages' "one thread per run"
 
 
@@ -468,8 +523,11 @@ def main() -> None:
         gan_digits(ctx, 1 if args.quick and args.ring_seeds else args.ring_seeds)
     elif args.group == "zoo-5-epochs":
         zoo_5_epochs(ctx, args.models)
-    else:
+    elif args.group == "autoencoder-uses":
         autoencoder_uses(ctx, args.long_denoise)
+    else:
+        figure = None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/transfer_learning.png"
+        transfer_learning(ctx, 1 if args.quick else 3, figure)
     elapsed = time.perf_counter() - started
     ctx.results["meta"] = {"machine": machine(), "seconds": round(elapsed, 1), "quick": args.quick,
                            "date": time.strftime("%Y-%m-%d")}
