@@ -58,6 +58,11 @@ def test_builtin_corpus_searches_cards_and_docs_pages(capsys):
     assert json.loads(out)["hits"][0]["source"] == "docs/explain.md"
 
 
+def test_the_course_question_on_fine_tuning_finds_the_transfer_learning_page(capsys):
+    status, out, _ = run(capsys, "fine-tune", "a", "pretrained", "resnet", "on", "my", "images", "--json")
+    assert status == 0 and json.loads(out)["hits"][0]["source"] == "docs/transfer_learning.md"
+
+
 def test_user_corpus_folder(capsys, tmp_path):
     (tmp_path / "pets.md").write_text("# Pets\n\nCats sleep a lot. Dogs bark at cats.", encoding="utf-8")
     (tmp_path / "cars.txt").write_text("Cars need fuel. Engines burn fuel.", encoding="utf-8")
