@@ -139,3 +139,21 @@ def test_unreadable_photos_are_skipped_and_listed_in_the_run_folder(runs, photos
                     overrides=QUIET, echo=lines.append)
     assert (run.dir / "skipped_files.txt").read_text() == f"{bad}\n"
     assert f"data: skipped 1 unreadable image(s), listed in {run.dir / 'skipped_files.txt'}" in lines
+
+
+def test_self_supervised_pre_training_on_unlabelled_photos_is_probed_on_a_labelled_set(runs, photos):
+    lines = []
+    run = api.train(task="simclr", model="cnn", data="sample-images?crop=32&count=64", epochs=1, name="ssl",
+                    echo=lines.append, overrides=[*QUIET, f"task_args.probe_data=imagefolder:{photos}?size=32",
+                                                  "task_args.finetune=false", "task_args.supervised=false",
+                                                  "task_args.probe_steps=20", "train.batch_size=32"])
+    assert any(line.endswith(f"on the splits of imagefolder:{photos}?size=32") for line in lines), lines
+    for key in ("test/linear_accuracy", "test/knn_accuracy", "test/random_linear_accuracy"):
+        assert 0 <= run.metrics[key] <= 1
+    with pytest.raises(ConfigError, match="its inputs are \\(3, 16, 16\\), the encoder was trained on \\(3, 32, 32\\)"):
+        api.train(task="simclr", model="cnn", data="sample-images?crop=32&count=64", epochs=1, name="ssl2",
+                  echo=lambda *a: None, overrides=[*QUIET, f"task_args.probe_data=imagefolder:{photos}?size=16",
+                                                   "task_args.finetune=false", "task_args.supervised=false"])
+    with pytest.raises(ConfigError, match="unknown dataset 'stl11'; did you mean stl10"):
+        api.train(task="simclr", model="cnn", data="sample-images?crop=32&count=64", epochs=1, name="ssl3",
+                  echo=lambda *a: None, overrides=[*QUIET, "task_args.probe_data=stl11"])

@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ..config import RunConfig
-from ..data import DataBundle, TensorSplit
+from ..data import DataBundle, TensorSplit, load_dataset, source_meta
 from ..data.augment import build_augmentation
 from ..data.batching import make_loader
 from ..errors import ConfigError
@@ -48,6 +48,9 @@ EVALUATION_OPTIONS: dict[str, Option] = {
     "finetune_lr": Option(1e-3, "learning rate of fine-tuning"),
     "supervised": Option(True, "the same architecture trained from scratch on all labels"),
     "supervised_epochs": Option(20, "epochs of the supervised baseline"),
+    "probe_data": Option(None, "a labelled dataset (e.g. stl10) whose splits the evaluation uses instead of the "
+                               "training data's: pre-train on unlabelled images (stl10-unlabeled), probe on labelled "
+                               "ones of the same size", kind="str"),
 }
 FINETUNE_FRACTIONS = (0.01, 0.1, 1.0)
 LABELLED_TASKS = ("binary", "multiclass")
@@ -86,7 +89,13 @@ class SSLRecipe(Recipe):
         self.model = SSLModel(encoder, self.build_head(encoder.num_features), mean, std, len(self.input_shape) - 1,
                               self.feature_size, self.standardize_inputs)
         self.generator: torch.Generator | None = None
-        self.has_labels = meta.task in LABELLED_TASKS and meta.num_classes >= 2
+        #: the labelled data the representation is evaluated on: the training data, or ``probe_data``
+        #: (read when the evaluation starts: its name is checked now)
+        self.evaluation_data: DataBundle | None = data
+        if self.args["probe_data"]:
+            source_meta(self.args["probe_data"])  # an unknown name fails before training, with close matches
+            self.evaluation_data = None
+        self.has_labels = bool(self.args["probe_data"]) or (meta.task in LABELLED_TASKS and meta.num_classes >= 2)
         self.log_lines.append(f"task: {self.task} ({self.describe()}), encoder {config.model.name} with "
                               f"{encoder.num_features} features")
         self.log_lines.append(self._evaluation_line())
@@ -130,9 +139,10 @@ class SSLRecipe(Recipe):
             return torch.zeros(channels), torch.ones(channels)
         return channel_statistics(self.split_tensors("train")[0])
 
-    def split_tensors(self, split: str) -> tuple[Tensor, Tensor | None] | None:
-        """A whole split as (x, y) tensors on the recipe's device (None when it is empty)."""
-        data = self.data.splits()[split]
+    def split_tensors(self, split: str, bundle: DataBundle | None = None) -> tuple[Tensor, Tensor | None] | None:
+        """A whole split of the training data (or of ``bundle``) as (x, y) tensors on the recipe's device
+        (None when it is empty)."""
+        data = (bundle or self.data).splits()[split]
         if data is None or len(data) == 0:
             return None
         if isinstance(data, TensorSplit):
@@ -208,9 +218,12 @@ class SSLRecipe(Recipe):
         if not a["evaluate"]:
             return "evaluation: off (task_args.evaluate=false)"
         if not self.has_labels:
-            return f"evaluation: skipped ({self.data.meta.name} has no class labels)"
+            return (f"evaluation: skipped ({self.data.meta.name} has no class labels; task_args.probe_data=SPEC "
+                    "evaluates on a labelled dataset)")
         line = (f"evaluation: linear probe and kNN (k={a['knn_k']}, t={a['knn_t']}) on the frozen encoder, "
                 "beside the random-init encoder and a linear probe on the inputs")
+        if a["probe_data"]:
+            line += f", on the splits of {a['probe_data']}"
         if a["finetune"]:
             line += f"; fine-tuning on 1/10/100% of the labels ({a['finetune_epochs']} epochs)"
         if a["supervised"]:
@@ -224,13 +237,29 @@ class SSLRecipe(Recipe):
         return SSLModel(encoder, nn.Identity(), self.model.mean, self.model.std, len(self.input_shape) - 1,
                         self.feature_size, self.standardize_inputs)
 
+    def labelled_data(self) -> DataBundle:
+        """The data the representation is evaluated on: the training data, or the ``probe_data`` set read
+        as the training data was (no normalisation: the model normalises its inputs), which must hold
+        class labels and inputs of the training shape."""
+        if self.evaluation_data is None:
+            spec = self.args["probe_data"]
+            probe = load_dataset(spec, normalize="none", seed=self.config.seed)
+            if probe.meta.task not in LABELLED_TASKS or probe.meta.num_classes < 2:
+                raise ConfigError(f"task_args.probe_data={spec}: holds no class labels to probe with")
+            if tuple(probe.meta.input_shape) != tuple(self.data.meta.input_shape):
+                raise ConfigError(f"task_args.probe_data={spec}: its inputs are {tuple(probe.meta.input_shape)}, "
+                                  f"the encoder was trained on {tuple(self.data.meta.input_shape)}")
+            self.evaluation_data = probe
+        return self.evaluation_data
+
     def evaluate_representation(self) -> dict[str, float]:
         """The evaluation protocol (module docstring); every encoder is frozen except in fine-tuning,
         which trains copies."""
-        a, classes = self.args, self.data.meta.num_classes
+        a, bundle = self.args, self.labelled_data()
+        classes = bundle.meta.num_classes
         splits: dict[str, tuple[Tensor, Tensor]] = {}
         for name in ("train", "valid", "test"):
-            pair = self.split_tensors(name)
+            pair = self.split_tensors(name, bundle)
             if pair is not None and pair[1] is not None:
                 splits[name] = (pair[0], pair[1].long())
         if "train" not in splits:
