@@ -27,7 +27,7 @@ the processes that map them, so forked workers are not counted twice) of the pro
 sampled every 50 ms from /proc by psutil, with the summed RSS beside it.
 
 Run: ``python benchmarks/image_streaming.py [--images 800] [--rounds 5] [--workers 2] [--batch 64]
-[--memory-images 2000,8000] [--memory-repeats 3]``
+[--memory-images 2000,8000] [--memory-repeats 3] [--device cuda]``
 """
 
 from __future__ import annotations
@@ -109,46 +109,51 @@ def decoder_times(files: list[Path]) -> dict[str, float]:
 
 
 # -- throughput -----------------------------------------------------------------------------------------
-def deepzoo_loader(root: Path, batch: int, workers: int):
-    """deepzoo's streaming training split of the folder, through its loader."""
+def deepzoo_loader(root: Path, batch: int, workers: int, device: torch.device):
+    """deepzoo's streaming training split of the folder, through its loader (batches land on ``device``,
+    normalised there)."""
     from deepzoo.data import load_dataset
     from deepzoo.data.batching import make_loader
 
     fixed = f"mean={','.join(map(str, IMAGENET_MEAN))}&std={','.join(map(str, IMAGENET_STD))}"
     bundle = load_dataset(f"imagefolder:{root}?size=224&stream=true&{fixed}", valid_fraction=0, test_fraction=0)
-    return make_loader(bundle.train, batch, torch.device("cpu"), shuffle=True, num_workers=workers)
+    return make_loader(bundle.train, batch, device, shuffle=True, num_workers=workers)
 
 
-def torchvision_loader(root: Path, batch: int, workers: int):
-    """torchvision's ImageFolder with the ImageNet example's training transforms."""
+def torchvision_loader(root: Path, batch: int, workers: int, device: torch.device):
+    """torchvision's ImageFolder with the ImageNet example's training transforms (pinned memory for a
+    GPU, as the example sets it)."""
     from torch.utils.data import DataLoader
     from torchvision import datasets, transforms
 
     transform = transforms.Compose([transforms.RandomResizedCrop(224), transforms.RandomHorizontalFlip(),
                                     transforms.ToTensor(), transforms.Normalize(IMAGENET_MEAN, IMAGENET_STD)])
     return DataLoader(datasets.ImageFolder(str(root), transform), batch_size=batch, shuffle=True,
-                      num_workers=workers, persistent_workers=workers > 0)
+                      num_workers=workers, persistent_workers=workers > 0, pin_memory=device.type == "cuda")
 
 
-def epoch_rate(loader) -> float:
-    """Images per second of one epoch (every batch read; the inputs are float32 (N, 3, 224, 224))."""
+def epoch_rate(loader, device: torch.device) -> float:
+    """Images per second of one epoch: every batch read and on ``device`` as float32 (N, 3, 224, 224)."""
     start, count = time.perf_counter(), 0
     for x, _ in loader:
+        x = x.to(device, non_blocking=True)
         assert x.dtype == torch.float32 and x.shape[1:] == (3, 224, 224)
         count += len(x)
+    if device.type == "cuda":
+        torch.cuda.synchronize()
     return count / (time.perf_counter() - start)
 
 
-def throughput(root: Path, batch: int, workers: int, rounds: int) -> dict[str, list[float]]:
+def throughput(root: Path, batch: int, workers: int, rounds: int, device: torch.device) -> dict[str, list[float]]:
     """Images/s per epoch of each contender, alternating, after one untimed warm-up epoch each."""
-    loaders = {"deepzoo streaming": deepzoo_loader(root, batch, workers),
-               "torchvision ImageFolder": torchvision_loader(root, batch, workers)}
+    loaders = {"deepzoo streaming": deepzoo_loader(root, batch, workers, device),
+               "torchvision ImageFolder": torchvision_loader(root, batch, workers, device)}
     for loader in loaders.values():
-        epoch_rate(loader)
+        epoch_rate(loader, device)
     rates: dict[str, list[float]] = {name: [] for name in loaders}
     for _ in range(rounds):
         for name, loader in loaders.items():
-            rates[name].append(epoch_rate(loader))
+            rates[name].append(epoch_rate(loader, device))
     return rates
 
 
@@ -195,7 +200,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--memory-images", default="2000,8000", help="folder sizes of the memory runs ('' skips)")
     parser.add_argument("--memory-repeats", type=int, default=3, help="runs of each memory configuration")
+    parser.add_argument("--device", default="cpu", help="where the batches go (cuda on a GPU machine)")
     args = parser.parse_args()
+    device = torch.device(args.device)
     print(f"# {platform.node()} · {os.cpu_count()} CPUs · torch {torch.__version__} · load average "
           f"{os.getloadavg()[0]:.2f} · {time.strftime('%Y-%m-%d %H:%M')}")
     with tempfile.TemporaryDirectory(prefix="deepzoo-streaming-") as tmp:
@@ -209,10 +216,10 @@ def main() -> None:
         print("\n| decoder (one thread, 500×375 JPEG) | median ms per file |\n|---|---:|")
         for name, ms in decoder_times(files).items():
             print(f"| {name} | {ms:.3f} |")
-        rates = throughput(folder, args.batch, args.workers, args.rounds)
+        rates = throughput(folder, args.batch, args.workers, args.rounds, device)
         base = statistics.median(rates["torchvision ImageFolder"])
-        print(f"\n| contender ({args.images} images, batch {args.batch}, {args.workers} workers) | images/s (median of "
-              f"{args.rounds}) | per round | vs torchvision |\n|---|---:|---|---:|")
+        print(f"\n| contender ({args.images} images, batch {args.batch}, {args.workers} workers, to {device}) "
+              f"| images/s (median of {args.rounds}) | per round | vs torchvision |\n|---|---:|---|---:|")
         for name, values in rates.items():
             median = statistics.median(values)
             print(f"| {name} | {median:.0f} | {', '.join(f'{v:.0f}' for v in values)} | {median / base:.2f}× |")
