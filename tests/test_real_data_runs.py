@@ -20,7 +20,7 @@ from deepzoo import api
 from deepzoo.cli import main
 from deepzoo.data.batching import DeviceLoader
 from deepzoo.data.shapes import write_shapes_folder
-from deepzoo.errors import ConfigError
+from deepzoo.errors import ConfigError, DataError
 
 from .test_pretrained_weights import save_torchvision
 
@@ -157,3 +157,19 @@ def test_self_supervised_pre_training_on_unlabelled_photos_is_probed_on_a_labell
     with pytest.raises(ConfigError, match="unknown dataset 'stl11'; did you mean stl10"):
         api.train(task="simclr", model="cnn", data="sample-images?crop=32&count=64", epochs=1, name="ssl3",
                   echo=lambda *a: None, overrides=[*QUIET, "task_args.probe_data=stl11"])
+
+
+def test_evaluate_on_a_new_photo_folder_reads_it_as_the_run_does(runs, photos, tmp_path):
+    run = api.train(model="cnn", data=f"imagefolder:{photos}?size=16", epochs=2, name="eval", overrides=QUIET,
+                    echo=lambda *a: None)
+    per_split = api.evaluate("eval")
+    sizes = {s: len(getattr(run.recipe.data, s)) for s in ("train", "valid", "test")}
+    whole = sum(per_split[f"{s}/accuracy"] * n for s, n in sizes.items()) / sum(sizes.values())
+    for spec in (f"imagefolder:{photos}", f"imagefolder:{photos}?stream=true"):  # in memory, then streamed
+        metrics = api.evaluate("eval", data=spec)
+        assert metrics["data/accuracy"] == pytest.approx(whole, abs=1e-6) and "data/unseen_categories" not in metrics
+    with pytest.raises(DataError, match="the run sets size"):
+        api.evaluate("eval", data=f"imagefolder:{photos}?size=16")
+    other = write_shapes_folder(tmp_path / "other", ["circle", "hexagon"], per_class=2, seed=3, sizes=(48, 64))
+    with pytest.raises(DataError, match="label 'hexagon', which is not one of the run's classes"):
+        api.evaluate("eval", data=f"imagefolder:{other}")

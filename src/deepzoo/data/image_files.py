@@ -31,6 +31,7 @@ are left out, counted and listed in ``meta.extra["skipped_files"]``.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import functools
 import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -213,7 +214,7 @@ class ImageOptions:
             out.memory_budget = -1.0
         if not out.memory_budget >= 0:
             raise DataError(f"{source}: option memory_budget={budget!r} should be a number of GiB ≥ 0")
-        reject_unknown(options, source, [*SPLIT_OPTIONS, *cls.__dataclass_fields__])
+        reject_unknown(options, source, [*SPLIT_OPTIONS, *(f for f in cls.__dataclass_fields__ if f != "split")])
         return out
 
 
@@ -308,6 +309,43 @@ def channel_statistics(batches: Iterable[torch.Tensor]) -> tuple[list[float], li
     return mean.tolist(), std.tolist()
 
 
+def run_geometry(meta: DatasetMeta) -> ImageGeometry:
+    """How a trained run reads an image (``meta.extra["image_geometry"]``: resize and centre crop when it
+    trained with ``size=``); for a run without one, a resize to its input size."""
+    if "image_geometry" in meta.extra:
+        return ImageGeometry.from_dict(meta.extra["image_geometry"])
+    return ImageGeometry(meta.input_shape[0], native=tuple(meta.input_shape[1:]))
+
+
+def run_normalization(meta: DatasetMeta) -> Normalization:
+    """A trained run's input normalisation (its ``meta.mean``/``std``; none when it kept [0, 1])."""
+    return Normalization(None if meta.mean is None else tuple(meta.mean),
+                         None if meta.std is None else tuple(meta.std))
+
+
+def _fitted_bundle(files: Sequence[Path | str], labels: np.ndarray, class_names: list[str], source: str,
+                   meta: DatasetMeta, opts: ImageOptions) -> DataBundle:
+    """Every file as the ``test`` split, read as the trained run ``meta`` reads images (its geometry and
+    normalisation, none recomputed) with its labels matched to the run's classes by name; in memory or
+    streaming as the budget says. For ``deepzoo evaluate RUN --data imagefolder:DIR``."""
+    from .build import _fitted_targets
+
+    given = [k for k in ("size", "resize", "mean", "std") if getattr(opts, k) is not None]
+    if given:
+        raise DataError(f"{source}: the run sets {', '.join(given)} (it reads images as it was trained); drop "
+                        "them from the spec")
+    geometry, normalization = run_geometry(meta), run_normalization(meta)
+    targets = torch.from_numpy(_fitted_targets(np.asarray(labels), class_names, meta, source))
+    paths, skipped = file_array(files), []
+    split = ImageFiles(paths, targets, geometry, normalization, skip_bad=opts.skip_bad, skipped=skipped)
+    if not opts.stream and len(paths) * int(np.prod(geometry.shape)) * 4 <= opts.memory_budget * GIB:
+        pixels, good = _decode_all(split)
+        split = TensorSplit(_normalized(pixels, np.arange(len(good)), normalization), targets[good])
+    empty = TensorSplit(torch.empty((0, *geometry.shape)), targets[:0])
+    extra = {**meta.extra, "skipped_files": skipped}
+    return DataBundle(empty, empty, split, meta=dataclasses.replace(meta, extra=extra))
+
+
 def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarray, class_names: list[str],
                        source: str, test_index: np.ndarray | None = None, valid_index: np.ndarray | None = None,
                        **options: Any) -> DataBundle:
@@ -318,9 +356,13 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
     them the seeded stratified split of :func:`~deepzoo.data.build.build_bundle` holds out
     ``test_fraction`` then ``valid_fraction``. Options: ``size`` (H or HxW), ``resize``,
     ``interpolation``, ``mean``/``std``, ``stream``, ``skip_bad``, ``memory_budget`` (GiB), and the
-    split's ``seed``, ``valid_fraction``, ``test_fraction``, ``normalize``, ``task``.
+    split's ``seed``, ``valid_fraction``, ``test_fraction``, ``normalize``, ``task``. With ``fitted``, a
+    trained run's metadata, every file is read as that run reads images (:func:`_fitted_bundle`).
     """
+    fitted = options.pop("fitted", None)
     opts = ImageOptions.parse(options, source)
+    if fitted is not None:
+        return _fitted_bundle(files, labels, class_names, source, fitted, opts)
     normalize = choice_option(str(opts.split.get("normalize", "standard")), NORMALIZE_MODES, "normalize", source)
     seed = int(opts.split.get("seed", 0))
     paths = file_array(files)

@@ -19,8 +19,7 @@ from .bundle import DatasetMeta
 from .formats_images import image_files_under
 from .formats_table import check_npz_array, read_csv_table, read_features, read_npz_arrays
 from .image_decode import IMAGE_SUFFIXES
-from .image_files import ImageFiles, Normalization, file_array
-from .image_geometry import ImageGeometry
+from .image_files import ImageFiles, Normalization, file_array, run_geometry, run_normalization
 from .table_encoding import describe_unseen
 
 
@@ -52,14 +51,6 @@ def _read_npz(path: Path) -> np.ndarray:
     return check_npz_array(str(path), "x", arrays["x"], "biuf").astype(np.float32)
 
 
-def prediction_geometry(meta: DatasetMeta) -> ImageGeometry:
-    """The run's evaluation geometry (``meta.extra["image_geometry"]``, e.g. resize and centre crop when it
-    trained with ``size=``); for a run without one, a resize to the training input size."""
-    if "image_geometry" in meta.extra:
-        return ImageGeometry.from_dict(meta.extra["image_geometry"])
-    return ImageGeometry(meta.input_shape[0], native=tuple(meta.input_shape[1:]))
-
-
 def image_inputs(path: Path, meta: DatasetMeta, skip_bad: bool = False) -> ImageFiles | None:
     """An image, or a folder of images searched recursively (sorted by path; a folder of class
     subfolders works), as a streaming evaluation split in the run's geometry and normalisation; each
@@ -72,9 +63,7 @@ def image_inputs(path: Path, meta: DatasetMeta, skip_bad: bool = False) -> Image
         files = [path]
     else:
         return None
-    normalization = Normalization(None if meta.mean is None else tuple(meta.mean),
-                                  None if meta.std is None else tuple(meta.std))
-    return ImageFiles(file_array(files), torch.arange(len(files)), prediction_geometry(meta), normalization,
+    return ImageFiles(file_array(files), torch.arange(len(files)), run_geometry(meta), run_normalization(meta),
                       skip_bad=skip_bad)
 
 

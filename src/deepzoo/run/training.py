@@ -390,8 +390,10 @@ def evaluate(run: str | Path, runs_dir: str = "runs", data: str | None = None) -
                           f"{loaded.dir} is a {loaded.config.task} run")
     recipe.data = load_dataset(data, fitted=meta)
     scores = recipe.evaluate(recipe.loader("test", loaded.config.train.eval_batch_size), "test")
-    unseen = recipe.data.meta.extra.get("unseen_categories", {})
-    return {**{f"data/{k}": v for k, v in scores.items()}, "data/unseen_categories": float(sum(unseen.values()))}
+    metrics = {f"data/{k}": v for k, v in scores.items()}
+    if "table" in meta.extra:  # a table's categories the run never saw (encoded as unknown)
+        metrics["data/unseen_categories"] = float(sum(recipe.data.meta.extra.get("unseen_categories", {}).values()))
+    return metrics
 
 
 def predict(run: str | Path, inputs: str | Path | torch.Tensor, runs_dir: str = "runs") -> dict[str, Any]:
