@@ -70,6 +70,12 @@ def test_csv_target_option_integer_classes_and_default_splits(tmp_path):
     assert standard.train.x.mean(0).abs().max() < 1e-6 and standard.meta.mean == pytest.approx([4.5, 45.0])
 
 
+
+def test_csv_split_seed_that_is_not_an_integer_is_one_line(tmp_path):
+    f = write(tmp_path / "t.csv", "a,label\n" + "".join(f"{i},{i % 2}\n" for i in range(10)))
+    with pytest.raises(DataError, match=f"{f}: option seed='x' is not an integer"):
+        load_dataset(f"csv:{f}?seed=x")
+
 def torch_equal(a, b) -> bool:
     return a.shape == b.shape and bool((a == b).all())
 

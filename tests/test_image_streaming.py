@@ -5,6 +5,7 @@ recipe's crops at ``size=``, corrupt files, class imbalance (balanced class weig
 from __future__ import annotations
 
 import csv
+import re
 
 import numpy as np
 import pytest
@@ -159,6 +160,23 @@ def test_skip_bad_leaves_out_counts_and_lists_the_bad_files(tmp_path, stream):
         x, y = bundle.train.x, bundle.train.y
     assert sorted(skipped) == sorted([str(not_an_image), str(truncated)]) and len(x) == len(y) == 16
     assert torch.bincount(y).tolist() == [5, 6, 5]
+
+
+@pytest.mark.parametrize("options", ["", "&size=12", "&size=12&stream=true"])
+def test_skip_bad_with_no_readable_file_left_is_one_line(tmp_path, options):
+    root = photos(tmp_path / "p", per_class=(1, 1, 1))
+    for file in root.rglob("*.jpg"):  # two files whose headers fail, one whose pixels do
+        file.write_text("<html>404</html>") if file.parent.name != "class2" else file.write_bytes(
+            file.read_bytes()[:200])
+    expected = f"{root}: none of the 3 image file(s) could be read"
+    with pytest.raises(DataError, match=re.escape(expected)):
+        load_dataset(f"imagefolder:{root}?skip_bad=true{options}")
+
+
+def test_a_split_seed_that_is_not_an_integer_is_one_line(tmp_path):
+    root = photos(tmp_path / "p")
+    with pytest.raises(DataError, match=f"{root}: option seed='abc' is not an integer"):
+        load_dataset(f"imagefolder:{root}?size=12&seed=abc")
 
 
 def test_balanced_class_weights_are_the_closed_form_and_reach_the_log(tmp_path, runs, capsys):

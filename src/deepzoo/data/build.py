@@ -17,6 +17,7 @@ from sklearn.model_selection import train_test_split
 
 from ..errors import DataError
 from .bundle import DataBundle, DatasetMeta, TensorSplit
+from .formats_common import int_option
 from .table_encoding import TableSchema
 from .targets import SUPERVISED_TASKS, check_task_targets, infer_task
 
@@ -196,8 +197,9 @@ def build_bundle(
         x = x.astype(np.float32, copy=False)
         x_test = None if x_test is None else x_test.astype(np.float32, copy=False)
     task, reason, y, y_test, class_names = _settle_targets(raw, task, source)
-    splits = _split_rows(x, y, x_test, y_test, task, int(seed), _float(valid_fraction, 0.2, "valid_fraction"),
-                         _float(test_fraction, 0.2, "test_fraction"), source)
+    splits = _split_rows(x, y, x_test, y_test, task, int_option(seed, "seed", source),
+                         _float(valid_fraction, 0.2, "valid_fraction"), _float(test_fraction, 0.2, "test_fraction"),
+                         source)
     encoding = None
     extra = dict(raw.extra)
     if raw.table is not None:

@@ -192,6 +192,7 @@ class ImageOptions:
         """Read ``options``; the split's own go to ``split``, anything else is a one-line error."""
         options = dict(options)
         out = cls(split={k: options.pop(k) for k in SPLIT_OPTIONS if k in options})
+        out.split["seed"] = int_option(out.split.get("seed", 0), "seed", source)
         if (size := options.pop("size", None)) is not None:
             out.size = parse_size(size, source)
         if (resize := options.pop("resize", None)) is not None:
@@ -288,7 +289,7 @@ def _split_indices(y: np.ndarray, task: str, test_index: np.ndarray | None, vali
     if valid_index is not None:
         rest, valid_fraction = np.setdiff1d(rest, valid_index), 0.0
     parts = _split_rows(rest, y[rest], test_index, None if test_index is None else y[test_index], task,
-                        int(split.get("seed", 0)), valid_fraction, _float(split.get("test_fraction"), 0.2,
+                        split["seed"], valid_fraction, _float(split.get("test_fraction"), 0.2,
                                                                           "test_fraction"), source)
     out = {name: rows for name, (rows, _) in parts.items()}
     if valid_index is not None:
@@ -364,11 +365,12 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
     if fitted is not None:
         return _fitted_bundle(files, labels, class_names, source, fitted, opts)
     normalize = choice_option(str(opts.split.get("normalize", "standard")), NORMALIZE_MODES, "normalize", source)
-    seed = int(opts.split.get("seed", 0))
+    seed = opts.split["seed"]
     paths = file_array(files)
     if len(paths) == 0:
         raise DataError(f"{source}: the dataset is empty")
     keep, headers, skipped = scan_headers(paths, opts.skip_bad)
+    _check_readable(keep, source)
     geometry = _geometry(headers, paths[keep], opts, source)
     decoded_bytes = int(keep.sum()) * int(np.prod(geometry.shape)) * 4
     streaming = opts.stream or decoded_bytes > opts.memory_budget * GIB
@@ -379,6 +381,7 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
                                 skip_bad=opts.skip_bad, skipped=skipped)
         pixels, good = _decode_all(everything)
         keep[kept[np.setdiff1d(np.arange(len(kept)), good)]] = False
+        _check_readable(keep, source)
     paths, labels = paths[keep], np.asarray(labels)[keep]
     test_index, valid_index = _kept_positions(test_index, keep), _kept_positions(valid_index, keep)
     raw = RawData(name, paths, labels, class_names=class_names, source=source)
@@ -416,6 +419,13 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
         value_range=value_range, extra=extra,
     )
     return DataBundle(**splits, meta=meta)
+
+
+def _check_readable(keep: np.ndarray, source: str) -> None:
+    """A :class:`DataError` when ``skip_bad`` left no file to read."""
+    if not keep.any():
+        raise DataError(f"{source}: none of the {len(keep)} image file(s) could be read (skip_bad=true left out "
+                        "every one)")
 
 
 def _decode_all(files: ImageFiles) -> tuple[torch.Tensor, np.ndarray]:
