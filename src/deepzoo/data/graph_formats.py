@@ -22,19 +22,11 @@ import torch
 
 from ..errors import DataError
 from . import FORMATS
+from .build import reject_unknown
 from .bundle import DataBundle
-from .formats_common import choice_option, existing_dir, existing_file, quote, whitespace_rows
+from .formats_common import bool_option, choice_option, existing_dir, existing_file, quote, whitespace_rows
 from .formats_pickle import load_graph_pickle
-from .graphs import (
-    SELF_LOOPS,
-    bool_option,
-    clean_edges,
-    link_bundle,
-    node_bundle,
-    node_split_options,
-    random_node_masks,
-    reject_unknown,
-)
+from .graphs import SELF_LOOPS, clean_edges, link_bundle, node_bundle, node_split_options, random_node_masks
 from .targets import infer_task
 
 SPLIT_NAMES = ("train", "valid", "test")

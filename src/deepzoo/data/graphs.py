@@ -35,7 +35,7 @@ from ..errors import DataError
 from . import DATASETS
 from .build import _split, option_names, reject_unknown
 from .bundle import DataBundle, DatasetMeta, GraphSplit
-from .formats_common import bool_option, choice_option, int_option  # noqa: F401 - graph_formats takes bool_option from here
+from .formats_common import choice_option, int_option
 
 NORMALIZE = ("none", "row", "standard")
 SELF_LOOPS = ("remove", "keep")
