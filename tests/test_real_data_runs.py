@@ -123,6 +123,15 @@ def test_a_streamed_folder_is_refused_by_a_recipe_that_needs_its_data_in_memory(
     assert not runs.exists() or not any(runs.iterdir())  # refused before a folder was made
 
 
+def test_the_specs_own_options_win_over_the_recipes_defaults_and_the_configs_budget(runs, photos):
+    cfg = api.build_config("cnn", f"imagefolder:{photos}?size=16&memory_budget=0")
+    assert api.build_recipe(cfg)[1].meta.extra["storage"] == "stream"  # not data.memory_budget's 2 GiB
+    cfg = api.build_config("ae", f"imagefolder:{photos}?size=16&normalize=standard")
+    assert api.build_recipe(cfg)[1].meta.mean is not None  # not the autoencoder's normalize=none
+    cfg = api.build_config("ae", f"imagefolder:{photos}?size=16")
+    assert api.build_recipe(cfg)[1].meta.mean is None
+
+
 def test_the_balanced_sampler_reaches_the_training_loader(runs, photos):
     cfg = api.build_config("cnn", f"imagefolder:{photos}?size=16", overrides=["data.sampler=balanced"])
     recipe, _ = api.build_recipe(cfg)

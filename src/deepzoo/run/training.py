@@ -91,13 +91,16 @@ def weights_image_options(cfg: RunConfig) -> dict[str, Any]:
 
 
 def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBundle:
-    """The run's data, with the recipe's :attr:`~Recipe.data_defaults` under the user's options; image
-    files also take ``data.memory_budget``."""
-    from ..data import source_meta
+    """The run's data, with the recipe's :attr:`~Recipe.data_defaults` and, for image files,
+    ``data.memory_budget`` under the user's options — those of the spec (``?normalize=standard``) and of
+    ``data.options``, which win in that order. The split seed is ``data.options.seed``, else the run's."""
+    from ..data import parse_spec, source_meta
 
-    options = dict(recipe_cls.data_defaults) if recipe_cls else {}
+    defaults = dict(recipe_cls.data_defaults) if recipe_cls else {}
     if source_meta(cfg.data.spec).get("image_files"):
-        options["memory_budget"] = cfg.data.memory_budget
+        defaults["memory_budget"] = cfg.data.memory_budget
+    query = parse_spec(cfg.data.spec)[2]  # load_dataset lets keyword options override the spec's
+    options = {k: v for k, v in defaults.items() if k not in query}
     options.update(cfg.data.options)
     options.setdefault("seed", cfg.seed)
     if cfg.task in SUPERVISED_TASKS:
