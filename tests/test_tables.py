@@ -291,6 +291,9 @@ def test_prediction_files_carry_an_id_and_name_columns_after_classes_and_targets
     new = write_csv(tmp_path / "new_houses.csv", ["area", "house", "rooms"], [["60", "Villa", "2"], ["90", "Hut", "1"]])
     table = predict_rows(tmp_path, "houses", new)
     assert table[0] == ["id", "price", "tax"] and [r[0] for r in table[1:]] == ["Villa", "Hut"]
+    # scoring new labelled rows needs no id column
+    scored = write_csv(tmp_path / "scored.csv", ["rooms", "area", "price", "tax"], [["2", "60", "140", "4"]])
+    assert "data/rmse" in api.evaluate("houses", data=f"csv:{scored}")
 
 
 def test_evaluate_on_new_data_matches_labels_by_name(runs, tmp_path):

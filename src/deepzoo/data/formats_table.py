@@ -270,7 +270,8 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
     table = read_csv_table(path, delimiter)
     if isinstance(fitted, DatasetMeta):
         target = target or ",".join(fitted.extra.get("target_names", [])) or None
-        id_column = id_column or fitted.extra.get("id_column")
+        run_id = fitted.extra.get("id_column")  # new data to score needs no row names
+        id_column = id_column or (run_id if run_id in table.header else None)
         multilabel_sep = multilabel_sep or fitted.extra.get("multilabel_sep")
     targets = [t.strip() for t in target.split(",")] if target else [table.header[-1]]
     missing = [t for t in [*targets, id_column] if t is not None and t not in table.header]
