@@ -173,10 +173,14 @@ def test_skip_bad_with_no_readable_file_left_is_one_line(tmp_path, options):
         load_dataset(f"imagefolder:{root}?skip_bad=true{options}")
 
 
-def test_a_split_seed_that_is_not_an_integer_is_one_line(tmp_path):
+def test_bad_split_and_normalisation_options_are_one_line_naming_the_folder(tmp_path):
     root = photos(tmp_path / "p")
     with pytest.raises(DataError, match=f"{root}: option seed='abc' is not an integer"):
         load_dataset(f"imagefolder:{root}?size=12&seed=abc")
+    with pytest.raises(DataError, match=f"{root}: option valid_fraction='x' is not a number"):
+        load_dataset(f"imagefolder:{root}?size=12&valid_fraction=x")
+    with pytest.raises(DataError, match=f"{root}: mean/std give 2/2 values for 3-channel images"):
+        load_dataset(f"imagefolder:{root}?size=12&mean=0.5,0.5&std=0.2,0.2")
 
 
 def test_balanced_class_weights_are_the_closed_form_and_reach_the_log(tmp_path, runs, capsys):

@@ -85,13 +85,13 @@ class RawData:
     table: TableSchema | None = None
 
 
-def _float(value: Any, default: float, name: str) -> float:
+def _float(value: Any, default: float, name: str, source: str) -> float:
     try:
         out = float(default if value is None else value)
     except (TypeError, ValueError):
-        raise DataError(f"option {name}={value!r} is not a number") from None
+        raise DataError(f"{source}: option {name}={value!r} is not a number") from None
     if not 0.0 <= out < 1.0:
-        raise DataError(f"option {name}={out} must be in [0, 1)")
+        raise DataError(f"{source}: option {name}={out} must be in [0, 1)")
     return out
 
 
@@ -198,8 +198,8 @@ def build_bundle(
         x_test = None if x_test is None else x_test.astype(np.float32, copy=False)
     task, reason, y, y_test, class_names = _settle_targets(raw, task, source)
     splits = _split_rows(x, y, x_test, y_test, task, int_option(seed, "seed", source),
-                         _float(valid_fraction, 0.2, "valid_fraction"), _float(test_fraction, 0.2, "test_fraction"),
-                         source)
+                         _float(valid_fraction, 0.2, "valid_fraction", source),
+                         _float(test_fraction, 0.2, "test_fraction", source), source)
     encoding = None
     extra = dict(raw.extra)
     if raw.table is not None:

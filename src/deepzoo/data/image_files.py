@@ -284,13 +284,13 @@ def _split_indices(y: np.ndarray, task: str, test_index: np.ndarray | None, vali
                    split: dict[str, Any], source: str) -> dict[str, np.ndarray]:
     """Item indices of train, valid and test: the given ones, the rest split by data/build.py's seeded,
     stratified split (``test_fraction``, then ``valid_fraction`` of what is left; see :func:`build_bundle`)."""
-    valid_fraction = _float(split.get("valid_fraction"), 0.2, "valid_fraction")
+    valid_fraction = _float(split.get("valid_fraction"), 0.2, "valid_fraction", source)
     rest = np.arange(len(y)) if test_index is None else np.setdiff1d(np.arange(len(y)), test_index)
     if valid_index is not None:
         rest, valid_fraction = np.setdiff1d(rest, valid_index), 0.0
     parts = _split_rows(rest, y[rest], test_index, None if test_index is None else y[test_index], task,
                         split["seed"], valid_fraction, _float(split.get("test_fraction"), 0.2,
-                                                                          "test_fraction"), source)
+                                                                          "test_fraction", source), source)
     out = {name: rows for name, (rows, _) in parts.items()}
     if valid_index is not None:
         out["valid"] = valid_index
@@ -392,12 +392,13 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
     if streaming:
         sample = ImageFiles(paths[train], targets[train], geometry, Normalization(), skip_bad=opts.skip_bad,
                             skipped=skipped)
-        normalization = _normalization(opts, normalize, geometry.channels, lambda: _sample_batches(sample, seed))
+        normalization = _normalization(opts, normalize, geometry.channels, source,
+                                       lambda: _sample_batches(sample, seed))
         splits = {part: ImageFiles(paths[rows], targets[rows], geometry, normalization, train=part == "train",
                                    seed=seed, skip_bad=opts.skip_bad, skipped=skipped) for part, rows in index.items()}
         value_range = (0.0, 1.0) if normalize == "none" and opts.mean is None else None
     else:
-        normalization = _normalization(opts, normalize, geometry.channels,
+        normalization = _normalization(opts, normalize, geometry.channels, source,
                                        lambda: (pixels[train[i:i + CHUNK]] for i in range(0, len(train), CHUNK)))
         splits = {part: TensorSplit(_normalized(pixels, rows, normalization), targets[rows])
                   for part, rows in index.items()}
@@ -470,13 +471,14 @@ def _normalized(pixels: torch.Tensor, rows: np.ndarray, normalization: Normaliza
     return out
 
 
-def _normalization(opts: ImageOptions, normalize: str, channels: int,
+def _normalization(opts: ImageOptions, normalize: str, channels: int, source: str,
                    train_batches: Callable[[], Iterable[torch.Tensor]]) -> Normalization:
     """The fixed mean/std, ``symmetric`` ([0, 1] → [−1, 1]), none, or the per-channel statistics of the
     training split's uint8 batches (``standard``; see :func:`channel_statistics`)."""
     if opts.mean is not None:
         if len(opts.mean) not in (1, channels) or len(opts.std) not in (1, channels):
-            raise DataError(f"mean/std give {len(opts.mean)}/{len(opts.std)} values for {channels}-channel images")
+            raise DataError(f"{source}: mean/std give {len(opts.mean)}/{len(opts.std)} values for {channels}-channel "
+                            "images")
         return Normalization(opts.mean * (channels // len(opts.mean)), opts.std * (channels // len(opts.std)))
     if normalize == "none":
         return Normalization()
