@@ -381,7 +381,6 @@ def autoencoder_uses(ctx: Ctx, long_denoise: bool) -> None:
         res["anomaly"][digit] = {k: run.metrics[f"test/{k}"] for k in keys} | {"wall_s": wall}
     run, wall = train(ctx, "anomaly-0-f1", "ae", "digits", "anomaly", 2 if q else 30, ["task_args.threshold=f1"])
     res["anomaly_f1"] = {k: run.metrics[f"test/{k}"] for k in keys}
-    bundle = api.load_run(run.dir).recipe.data if False else None  # noqa: F841 (the split counts come below)
     from deepzoo.data import load_dataset
 
     digits = load_dataset("digits", seed=0)

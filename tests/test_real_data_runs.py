@@ -132,6 +132,15 @@ def test_the_specs_own_options_win_over_the_recipes_defaults_and_the_configs_bud
     assert api.build_recipe(cfg)[1].meta.mean is None
 
 
+def test_the_split_seed_is_the_specs_else_the_runs(runs, photos):
+    def test_split(spec: str, seed: int) -> float:
+        return api.build_recipe(api.build_config("cnn", spec, seed=seed))[1].test.x.sum().item()
+
+    in_spec = test_split(f"imagefolder:{photos}?size=16&seed=5", seed=0)
+    assert in_spec == test_split(f"imagefolder:{photos}?size=16", seed=5)
+    assert in_spec != test_split(f"imagefolder:{photos}?size=16", seed=0)
+
+
 def test_the_balanced_sampler_reaches_the_training_loader(runs, photos):
     cfg = api.build_config("cnn", f"imagefolder:{photos}?size=16", overrides=["data.sampler=balanced"])
     recipe, _ = api.build_recipe(cfg)
@@ -177,8 +186,9 @@ def test_evaluate_on_a_new_photo_folder_reads_it_as_the_run_does(runs, photos, t
     for spec in (f"imagefolder:{photos}", f"imagefolder:{photos}?stream=true"):  # in memory, then streamed
         metrics = api.evaluate("eval", data=spec)
         assert metrics["data/accuracy"] == pytest.approx(whole, abs=1e-6) and "data/unseen_categories" not in metrics
-    with pytest.raises(DataError, match="the run sets size"):
-        api.evaluate("eval", data=f"imagefolder:{photos}?size=16")
+    for spec in (f"imagefolder:{photos}?size=16", f"imagefolder:{photos}?interpolation=bicubic&seed=3"):
+        with pytest.raises(DataError, match="the run sets (size|interpolation, seed) .*only stream, skip_bad"):
+            api.evaluate("eval", data=spec)
     other = write_shapes_folder(tmp_path / "other", ["circle", "hexagon"], per_class=2, seed=3, sizes=(48, 64))
     with pytest.raises(DataError, match="label 'hexagon', which is not one of the run's classes"):
         api.evaluate("eval", data=f"imagefolder:{other}")

@@ -60,6 +60,8 @@ GIB = 1024**3
 CHUNK = 256  # images normalised (or summed for the statistics) at a time
 #: the options of image sets; the others are the split's (see :func:`~deepzoo.data.build.build_bundle`)
 SPLIT_OPTIONS = ("seed", "valid_fraction", "test_fraction", "normalize", "task")
+#: the options that still apply when a trained run's metadata decides how images are read (``fitted``)
+FITTED_OPTIONS = ("stream", "skip_bad", "memory_budget")
 
 
 @dataclass(frozen=True)
@@ -325,16 +327,17 @@ def run_normalization(meta: DatasetMeta) -> Normalization:
 
 
 def _fitted_bundle(files: Sequence[Path | str], labels: np.ndarray, class_names: list[str], source: str,
-                   meta: DatasetMeta, opts: ImageOptions) -> DataBundle:
+                   meta: DatasetMeta, options: dict[str, Any]) -> DataBundle:
     """Every file as the ``test`` split, read as the trained run ``meta`` reads images (its geometry and
     normalisation, none recomputed) with its labels matched to the run's classes by name; in memory or
     streaming as the budget says. For ``deepzoo evaluate RUN --data imagefolder:DIR``."""
     from .build import _fitted_targets
 
-    given = [k for k in ("size", "resize", "mean", "std") if getattr(opts, k) is not None]
+    given = sorted(set(options) - set(FITTED_OPTIONS))
     if given:
-        raise DataError(f"{source}: the run sets {', '.join(given)} (it reads images as it was trained); drop "
-                        "them from the spec")
+        raise DataError(f"{source}: the run sets {', '.join(given)} (it reads images as it was trained, and every "
+                        f"file is scored); of the options only {', '.join(FITTED_OPTIONS)} apply")
+    opts = ImageOptions.parse(options, source)
     geometry, normalization = run_geometry(meta), run_normalization(meta)
     targets = torch.from_numpy(_fitted_targets(np.asarray(labels), class_names, meta, source))
     paths, skipped = file_array(files), []
@@ -361,9 +364,9 @@ def image_files_bundle(name: str, files: Sequence[Path | str], labels: np.ndarra
     trained run's metadata, every file is read as that run reads images (:func:`_fitted_bundle`).
     """
     fitted = options.pop("fitted", None)
-    opts = ImageOptions.parse(options, source)
     if fitted is not None:
-        return _fitted_bundle(files, labels, class_names, source, fitted, opts)
+        return _fitted_bundle(files, labels, class_names, source, fitted, options)
+    opts = ImageOptions.parse(options, source)
     normalize = choice_option(str(opts.split.get("normalize", "standard")), NORMALIZE_MODES, "normalize", source)
     seed = opts.split["seed"]
     paths = file_array(files)

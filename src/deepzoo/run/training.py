@@ -93,7 +93,8 @@ def weights_image_options(cfg: RunConfig) -> dict[str, Any]:
 def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBundle:
     """The run's data, with the recipe's :attr:`~Recipe.data_defaults` and, for image files,
     ``data.memory_budget`` under the user's options — those of the spec (``?normalize=standard``) and of
-    ``data.options``, which win in that order. The split seed is ``data.options.seed``, else the run's."""
+    ``data.options``, which win in that order. The split seed is the spec's or ``data.options``'
+    ``seed``, else the run's."""
     from ..data import parse_spec, source_meta
 
     defaults = dict(recipe_cls.data_defaults) if recipe_cls else {}
@@ -102,9 +103,8 @@ def _load_data(cfg: RunConfig, recipe_cls: type[Recipe] | None = None) -> DataBu
     query = parse_spec(cfg.data.spec)[2]  # load_dataset lets keyword options override the spec's
     options = {k: v for k, v in defaults.items() if k not in query}
     options.update(cfg.data.options)
-    options.setdefault("seed", cfg.seed)
-    if cfg.task in SUPERVISED_TASKS:
-        options.setdefault("task", cfg.task)
+    run_level = {"seed": cfg.seed, "task": cfg.task if cfg.task in SUPERVISED_TASKS else None}
+    options.update({k: v for k, v in run_level.items() if v is not None and k not in query and k not in options})
     return load_dataset(cfg.data.spec, **options)
 
 
