@@ -190,6 +190,16 @@ def test_the_delimiter_is_detected(tmp_path, text, delimiter, first_row):
         assert bundle.train.x[0].tolist() == first_row
 
 
+def test_a_delimiter_detection_would_not_find_is_the_runs_for_new_files(runs, tmp_path):
+    rows = [[str(i % 7), str((i * 3) % 5), str(int(i % 7 > 3))] for i in range(60)]
+    f = write_csv(tmp_path / "pipes.csv", ["a", "b", "y"], rows, delimiter="|")
+    api.train(model="mlp", data=f"csv:{f}?delimiter=|", epochs=1, name="pipes", overrides=FAST)
+    meta = api.load_run("pipes", with_data=False).recipe.data.meta
+    assert meta.extra["delimiter"] == "|"
+    assert read_inputs(f, meta).shape == (60, 2)  # predict reads the run's kind of file
+    assert 0 <= api.evaluate("pipes", data=f"csv:{f}")["data/accuracy"] <= 1
+
+
 @pytest.mark.parametrize("spec, fragment", [
     ("csv:{f}?targt=y", "unknown option(s) targt; did you mean target?"),
     ("csv:{f}?imptue=true", "unknown option(s) imptue; did you mean impute?"),  # before the missing cell

@@ -264,9 +264,12 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
     fills missing feature cells (else the first one is an error); text columns with at most
     ``max_onehot`` categories are one-hot encoded, wider ones embedded. ``id_column`` names rows in
     prediction files and is not a feature. With a trained run's ``fitted`` metadata the run's target, id
-    and feature columns and its ``multilabel_sep`` are the defaults, and the features are read and encoded as the run's
+    and feature columns, its ``multilabel_sep`` and a delimiter detection would not find (``|``) are the
+    defaults, and the features are read and encoded as the run's
     (:func:`read_features`; the categories it had not seen are counted in ``extra["unseen_categories"]``).
     """
+    if isinstance(fitted, DatasetMeta):
+        delimiter = delimiter or fitted.extra.get("delimiter")
     table = read_csv_table(path, delimiter)
     if isinstance(fitted, DatasetMeta):
         target = target or ",".join(fitted.extra.get("target_names", [])) or None
@@ -310,6 +313,8 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
         class_names = targets
     if id_column is not None:
         extra["id_column"] = id_column
+    if table.delimiter not in DELIMITERS:  # one detection cannot find again: new files of the run's are read so
+        extra["delimiter"] = table.delimiter
     return RawData(Path(path).stem, x, y, class_names=class_names, source=str(path), extra=extra, table=schema)
 
 

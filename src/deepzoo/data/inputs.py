@@ -26,7 +26,7 @@ from .table_encoding import describe_unseen
 def _read_csv(path: Path, meta: DatasetMeta) -> np.ndarray:
     """The training feature columns of a CSV file, by name (the file may hold more columns), encoded as
     the run's table encoding says; categories not seen in training are counted on stderr."""
-    table = read_csv_table(path)
+    table = read_csv_table(path, meta.extra.get("delimiter"))
     x, unseen = read_features(table, meta, table.header)
     if unseen:
         print(f"{path}: categories not seen in training, encoded as unknown: {describe_unseen(unseen)}",
@@ -40,7 +40,7 @@ def input_ids(source: str | Path | torch.Tensor, meta: DatasetMeta) -> list | No
     1, blank lines count: what an editor shows and what errors name). None for other inputs."""
     if torch.is_tensor(source) or Path(source).suffix.lower() != ".csv":
         return None
-    table = read_csv_table(source)
+    table = read_csv_table(source, meta.extra.get("delimiter"))
     column = meta.extra.get("id_column")
     return table.column(column) if column in table.header else table.lines
 
