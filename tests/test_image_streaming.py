@@ -162,6 +162,14 @@ def test_skip_bad_leaves_out_counts_and_lists_the_bad_files(tmp_path, stream):
     assert torch.bincount(y).tolist() == [5, 6, 5]
 
 
+def test_a_streamed_file_found_bad_while_estimating_the_statistics_is_listed_at_once(tmp_path):
+    root = photos(tmp_path / "p")
+    truncated = root / "class1" / "02.jpg"
+    truncated.write_bytes(truncated.read_bytes()[:200])  # the header reads, the pixels do not
+    bundle = load_dataset(f"imagefolder:{root}?size=12&skip_bad=true&stream=true", valid_fraction=0, test_fraction=0)
+    assert bundle.meta.extra["skipped_files"] == [str(truncated)] and bundle.meta.mean is not None
+
+
 @pytest.mark.parametrize("options", ["", "&size=12", "&size=12&stream=true"])
 def test_skip_bad_with_no_readable_file_left_is_one_line(tmp_path, options):
     root = photos(tmp_path / "p", per_class=(1, 1, 1))

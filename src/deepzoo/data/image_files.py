@@ -452,7 +452,7 @@ def _decode_all(files: ImageFiles) -> tuple[torch.Tensor, np.ndarray]:
 def _sample_batches(train: ImageFiles, seed: int) -> Iterator[torch.Tensor]:
     """The evaluation view of a seeded sample of :data:`STATS_SAMPLE` training files (all of them when
     there are fewer), :data:`CHUNK` at a time as the in-memory statistics are summed (so both give the
-    same numbers from the same files); unreadable ones are skipped (``skip_bad``) or an error."""
+    same numbers from the same files); unreadable ones are skipped and listed (``skip_bad``) or an error."""
     rows = np.sort(np.random.default_rng(seed).choice(len(train), min(len(train), STATS_SAMPLE), replace=False))
     for start in range(0, len(rows), CHUNK):
         images = []
@@ -462,6 +462,8 @@ def _sample_batches(train: ImageFiles, seed: int) -> Iterator[torch.Tensor]:
             except DataError:
                 if not train.skip_bad:
                     raise
+                if train.path(int(row)) not in train.skipped:
+                    train.skipped.append(train.path(int(row)))
         if images:
             yield torch.stack(images)
 
