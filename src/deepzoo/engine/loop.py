@@ -218,6 +218,12 @@ class _Training:
         #: the DDP wrappers, whose all-reduce waits for the accumulation boundary (empty without torchrun)
         self.distributed = [net for net in dict.fromkeys(recipe.player_nets.values())
                             if isinstance(net, nn.parallel.DistributedDataParallel)]
+        #: players of their own whose DDP wrapper has run a forward (a step without one would leave the
+        #: gradients unsynchronised: the recipe ran the raw module instead of ``Recipe.player(name)``)
+        self.players_run: set[str] = set()
+        if len(self.distributed) > 1:
+            for name, net in recipe.player_nets.items():
+                net.register_forward_pre_hook(lambda *_, name=name: self.players_run.add(name))
 
         # -- loaders --------------------------------------------------------------------------------
         self.train_loader = recipe.loader("train", tc.batch_size, shuffle=True, seed=config.seed,
@@ -330,6 +336,9 @@ class _Training:
                 out = self.recipe.training_step(batch, phase)
             scaler.scale(out["loss"] / tc.accumulate).backward()
         if boundary:
+            if len(self.distributed) > 1 and phase not in self.players_run:
+                raise RuntimeError(f"{type(self.recipe).__name__} stepped {phase!r} without a forward through "
+                                   f"Recipe.player({phase!r}): under torchrun its gradients would not be synchronised")
             opt = self.optimizers[phase]
             if tc.grad_clip > 0:
                 scaler.unscale_(opt)  # clip the true gradients, not the fp16-scaled ones
