@@ -98,7 +98,8 @@ class OptimConfig:
 
 @dataclass
 class SchedConfig:
-    """Learning-rate schedule: none, step, multistep, exponential, cosine (with warmup), onecycle, plateau."""
+    """Learning-rate schedule: none, step, multistep, exponential, cosine (with warmup), onecycle, plateau,
+    linear_decay (constant for ``constant_epochs``, then linearly towards 0)."""
 
     name: str = "none"
     step_size: int = checked(10, COUNT)
@@ -109,6 +110,7 @@ class SchedConfig:
     max_lr: float | None = checked(None, POSITIVE)
     patience: int = checked(5, NON_NEGATIVE)
     factor: float = checked(0.1, Bound(0, 1, low_open=True, high_open=True))
+    constant_epochs: int | None = checked(None, NON_NEGATIVE)  # linear_decay's constant part; None: half the epochs
 
 
 @dataclass

@@ -153,6 +153,27 @@ def _plateau(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
     return torch.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=cfg.factor, patience=cfg.patience), "plateau"
 
 
+@SCHEDULERS.register("linear_decay")
+def _linear_decay(opt, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
+    """The learning rate of CycleGAN (Zhu et al. 2017 §7.1: "the same learning rate for the first 100 epochs
+    and linearly decay the rate to zero over the next 100") and of the official pix2pix/CycleGAN code's
+    default: constant for ``sched.constant_epochs`` (half of ``train.epochs`` when unset), then decaying
+    linearly over the rest, stepped every epoch.
+
+    Epoch e (from 0) trains at lr × (1 − max(0, e + 1 − C) / (D + 1)) for C constant and D decaying
+    epochs, the authors' ``lambda_rule`` (with its default ``epoch_count`` 1): the first C epochs at lr,
+    the last at lr/(D + 1); one epoch more would reach 0."""
+    constant = epochs // 2 if cfg.constant_epochs is None else cfg.constant_epochs
+    if constant > epochs:
+        raise ConfigError(f"sched.constant_epochs={constant} exceeds train.epochs={epochs}")
+    decaying = epochs - constant
+
+    def factor(epoch: int) -> float:
+        return 1.0 - max(0, epoch + 1 - constant) / (decaying + 1)
+
+    return torch.optim.lr_scheduler.LambdaLR(opt, factor), "epoch"
+
+
 def build_scheduler(opt: torch.optim.Optimizer, cfg: SchedConfig, epochs: int, steps_per_epoch: int):
     """``(scheduler or None, interval)`` where interval is ``step``, ``epoch`` or ``plateau``."""
     return SCHEDULERS.get(cfg.name).factory(opt, cfg, epochs, max(1, steps_per_epoch))
