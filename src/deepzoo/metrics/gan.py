@@ -10,7 +10,10 @@ plays the role Inception v3 plays in FID and the Inception Score:
 - the **classifier score**, exp(E_x KL(p(y|x) ‖ p(y))) — the Inception Score of Salimans et al. 2016
   (§4) with this classifier: K for confident, evenly spread predictions over K classes, 1 for one class;
 - the **class histogram** of generated items and the **mode coverage**, the fraction of classes that
-  receive at least ``min_share`` of the items (default half the uniform share, 1/(2K)).
+  receive at least ``min_share`` of the items (default half the uniform share, 1/(2K));
+- for class-conditional generators, the **conditional accuracy** — the share of items the classifier
+  assigns to the class they were generated for, Odena et al. 2017's Inception accuracy (§4.1) with this
+  classifier — and the FCD **per class**, each class's generated items against its real ones.
 
 These numbers are *not* comparable with published FIDs or Inception Scores: another network, other
 features, other sample counts. Each is reported beside its real-versus-real value at the same sample
@@ -103,6 +106,25 @@ def mode_coverage(predicted: torch.Tensor, num_classes: int, min_share: float | 
     """The fraction of the ``num_classes`` classes that hold at least ``min_share`` of the items."""
     share = default_min_share(num_classes) if min_share is None else min_share
     return float((class_shares(predicted, num_classes) >= share).double().mean())
+
+
+def conditional_accuracy(probs: torch.Tensor, labels: torch.Tensor) -> float:
+    """The share of items whose most probable class (rows of ``probs``) is their label."""
+    return float((probs.argmax(1).cpu() == labels.cpu()).double().mean())
+
+
+def per_class_frechet(a: torch.Tensor, a_labels: torch.Tensor, b: torch.Tensor, b_labels: torch.Tensor,
+                      num_classes: int) -> dict[int, float]:
+    """``{k: Fréchet distance between the features of a's class-k items and those of b's}`` for every
+    class with at least two items on both sides. With fewer items than feature dimensions the covariances
+    are singular: the distance stays finite, but compare it only with a floor computed at the same counts."""
+    a_labels, b_labels = a_labels.cpu(), b_labels.cpu()
+    out = {}
+    for k in range(num_classes):
+        fa, fb = a[a_labels == k], b[b_labels == k]
+        if min(len(fa), len(fb)) >= 2:
+            out[k] = feature_frechet_distance(fa, fb)
+    return out
 
 
 def nearest_mode_counts(points: torch.Tensor, centers: torch.Tensor, std: float) -> tuple[torch.Tensor, float]:
@@ -205,3 +227,25 @@ class JudgeClassifier:
             "mode_coverage": mode_coverage(p_fake.argmax(1), k, min_share),
             "mode_coverage_real": mode_coverage(p_real.argmax(1), k, min_share),
         }
+
+    def conditional_scores(self, fake: torch.Tensor, real: torch.Tensor, reference: torch.Tensor,
+                           labels: torch.Tensor) -> dict[str, float]:
+        """Scores of items generated for ``labels`` (``fake``) against real items of the same labels
+        (``real``), with ``reference``, a second real sample of the same labels, for the floors:
+        ``conditional_accuracy`` (and the judge's accuracy on ``real``, its ceiling) and each class's FCD
+        ``fcd_class_<k>`` beside ``fcd_class_<k>_real_floor``, and their means over the classes (those
+        with two items or more)."""
+        f_fake, p_fake = self.outputs(fake)
+        f_real, p_real = self.outputs(real)
+        f_ref, _ = self.outputs(reference)
+        k = self.num_classes
+        fcd = per_class_frechet(f_fake, labels, f_real, labels, k)
+        floor = per_class_frechet(f_ref, labels, f_real, labels, k)
+        scores = {"conditional_accuracy": conditional_accuracy(p_fake, labels),
+                  "conditional_accuracy_real": conditional_accuracy(p_real, labels)}
+        if fcd:
+            scores.update(fcd_class_mean=sum(fcd.values()) / len(fcd),
+                          fcd_class_mean_real_floor=sum(floor.values()) / len(floor))
+        for c in fcd:
+            scores[f"fcd_class_{c}"], scores[f"fcd_class_{c}_real_floor"] = fcd[c], floor[c]
+        return scores

@@ -50,6 +50,11 @@ class AdversarialPair(nn.Module):
             return self.discriminator(x)
         raise ValueError(f"player must be 'generator' or 'discriminator', not {player!r}")
 
+    def source_logits(self, x: torch.Tensor) -> torch.Tensor:
+        """D's real-versus-fake logits (N,) for ``x``: what evaluation and the precision timing read. A
+        conditional pair (:mod:`deepzoo.models.conditional_gan`) also takes the labels."""
+        return self.discriminator(x)
+
 
 class MLPGenerator(nn.Module):
     """z → [Linear → LeakyReLU] × len(hidden) → Linear → tanh, reshaped to ``sample_shape``."""

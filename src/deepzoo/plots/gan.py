@@ -1,5 +1,6 @@
-"""Plots of GAN and super-resolution runs: sample grids and their GIF, point clouds, the training
-history (losses, D outputs, FCD, coverage), the class histogram, LR / bicubic / SR / HR comparisons."""
+"""Plots of GAN and super-resolution runs: sample grids (one row per class for a conditional GAN) and their
+GIF, point clouds, the training history (losses, D outputs, FCD, coverage), the class histogram, LR /
+bicubic / SR / HR comparisons."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import numpy as np
 import torch
 
 from ..data import DatasetMeta
-from .autoencoder import image_grid_figure
+from .autoencoder import image_grid_figure, to_unit_range
 from .common import plt, save_figure
 
 
@@ -121,4 +122,29 @@ def sr_comparison_figure(rows: Sequence[tuple[str, torch.Tensor]], path: Path, t
             if i == 0:
                 axes[i, j].set_title(label, fontsize=9)
     fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def class_rows_figure(items: torch.Tensor, labels: torch.Tensor, names: Sequence[str], meta: DatasetMeta,
+                      path: Path, title: str) -> Path:
+    """Generated images (model units) as one grid, a row per class named on the left, the classes in the
+    order they first appear in ``labels`` (each class holding the same number of items): a conditional
+    GAN's samples."""
+    from torchvision.utils import make_grid
+
+    labels = labels.cpu()
+    classes = list(dict.fromkeys(labels.tolist()))
+    order = torch.cat([(labels == k).nonzero().flatten() for k in classes])
+    columns = len(items) // len(classes)
+    grid = make_grid(to_unit_range(items[order], meta), nrow=columns, padding=1, pad_value=1.0)
+    height = items.shape[-2]
+    fig, ax = plt.subplots(figsize=(0.55 * columns + 1.0, 0.55 * len(classes) + 0.6))
+    ax.imshow(grid.permute(1, 2, 0).numpy(), interpolation="nearest")
+    ax.set_yticks([1 + r * (height + 1) + (height - 1) / 2 for r in range(len(classes))],
+                  [names[k] for k in classes], fontsize=8)
+    ax.set_xticks([])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    ax.set_title(title, fontsize=10)
     return save_figure(fig, path)

@@ -150,6 +150,12 @@ def recording_graph(module: nn.Module):
             p.requires_grad_(flag)
 
 
+def with_condition(condition: torch.Tensor | None) -> tuple[torch.Tensor, ...]:
+    """The extra arguments of a player's call: ``()`` for an unconditional GAN, ``(labels,)`` for a
+    conditional one (:mod:`deepzoo.recipes.conditional_gan`)."""
+    return () if condition is None else (condition,)
+
+
 def _piece(t: torch.Tensor | None, parts: int, index: int) -> torch.Tensor | None:
     return t if t is None or parts == 1 else torch.tensor_split(t, parts)[index]
 
@@ -226,8 +232,10 @@ class AdversarialRecipe(Recipe):
         return {"loss": adversarial}
 
     # -- steps ----------------------------------------------------------------------------------------
-    def discriminate(self, x: torch.Tensor, frozen: bool = False) -> torch.Tensor:
-        """D's logits for ``x``; ``frozen`` inside the generator's step (see :meth:`Recipe.player`)."""
+    def discriminate(self, x: torch.Tensor, condition: torch.Tensor | None = None,
+                     frozen: bool = False) -> torch.Tensor:
+        """D's logits for ``x``; ``frozen`` inside the generator's step (see :meth:`Recipe.player`). This D
+        ignores ``condition``; one that reads it (a cGAN's labels) overrides this."""
         return self.player("discriminator", frozen)(x)
 
     def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
@@ -238,14 +246,26 @@ class AdversarialRecipe(Recipe):
         self._d_index = 0
         return self.generator_step(_piece(real, self.k, 0), _piece(condition, self.k, 0))
 
-    def discriminator_step(self, real: torch.Tensor, condition: torch.Tensor | None) -> dict[str, torch.Tensor]:
-        """D on real items and detached fakes (the generator is frozen). Fakes the generator step will
-        reuse go through the generator's own DDP wrapper: their backward, in that step, steps it."""
+    def discriminator_fakes(self, condition: torch.Tensor | None, n: int) -> torch.Tensor:
+        """``n`` fakes for the discriminator step (the generator is frozen; D reads them detached). Fakes
+        the generator step will reuse go through the generator's own DDP wrapper: their backward, in that
+        step, steps it."""
         with recording_graph(self.model.generator) if self.reuse_fakes else torch.no_grad():
-            fake = self.generate(condition, len(real), frozen=not self.reuse_fakes)
+            fake = self.generate(condition, n, frozen=not self.reuse_fakes)
         self._fake = fake if self.reuse_fakes else None
-        real_logits = self.discriminate(real)
-        fake_logits = self.discriminate(fake.detach())
+        return fake
+
+    def generator_fakes(self, condition: torch.Tensor | None, n: int) -> torch.Tensor:
+        """The generator step's fakes: the discriminator step's when reused, else fresh ones."""
+        fake = self._fake if self._fake is not None else self.generate(condition, n)
+        self._fake = None
+        return fake
+
+    def discriminator_step(self, real: torch.Tensor, condition: torch.Tensor | None) -> dict[str, torch.Tensor]:
+        """D on real items and detached fakes (the generator is frozen)."""
+        fake = self.discriminator_fakes(condition, len(real))
+        real_logits = self.discriminate(real, condition)
+        fake_logits = self.discriminate(fake.detach(), condition)
         loss = discriminator_loss(real_logits, fake_logits, self.real_label)
         self._d_losses.append(loss.detach())
         return {"loss": loss, "d_real": real_logits.detach().sigmoid().mean(),
@@ -253,9 +273,8 @@ class AdversarialRecipe(Recipe):
 
     def generator_step(self, real: torch.Tensor, condition: torch.Tensor | None) -> dict[str, torch.Tensor]:
         """G through the frozen D (on the discriminator step's fakes, or on fresh ones)."""
-        fake = self._fake if self._fake is not None else self.generate(condition, len(real))
-        self._fake = None
-        logits = self.discriminate(fake, frozen=True)
+        fake = self.generator_fakes(condition, len(real))
+        logits = self.discriminate(fake, condition, frozen=True)
         out = self.generator_objective(generator_loss(logits, self.saturating), fake, real)
         out["d_fake"] = logits.detach().sigmoid().mean()
         return out
@@ -307,9 +326,10 @@ class AdversarialRecipe(Recipe):
 
 
 def images_per_second(pair: AdversarialPair, real: torch.Tensor, precision: str, steps: int = 10,
-                      warmup: int = 3) -> float:
+                      warmup: int = 3, labels: torch.Tensor | None = None) -> float:
     """Training speed of one D step and one G step per batch, on a copy of ``pair`` (its weights stay
-    untouched) with its own noise generator (the global RNG stays untouched)."""
+    untouched) with its own noise generator (the global RNG stays untouched); ``labels`` (one per item of
+    ``real``) condition both players of a conditional pair."""
     from ..runtime import autocast
 
     model = copy.deepcopy(pair)
@@ -320,16 +340,19 @@ def images_per_second(pair: AdversarialPair, real: torch.Tensor, precision: str,
     opt_g = torch.optim.Adam(model.generator.parameters(), 2e-4, betas=(0.5, 0.999))
     rng = torch.Generator(device=real.device)
     rng.manual_seed(0)
+    condition = with_condition(labels)
 
     def step() -> None:
         with autocast(precision, real.device):
-            fake = model.generator(torch.randn(len(real), model.latent_dim, device=real.device, generator=rng))
-            loss_d = discriminator_loss(model.discriminator(real), model.discriminator(fake.detach()))
+            z = torch.randn(len(real), model.latent_dim, device=real.device, generator=rng)
+            fake = model.generator(z, *condition)
+            loss_d = discriminator_loss(model.source_logits(real, *condition),
+                                        model.source_logits(fake.detach(), *condition))
         opt_d.zero_grad(set_to_none=True)
         loss_d.backward()
         opt_d.step()
         with autocast(precision, real.device):
-            loss_g = generator_loss(model.discriminator(fake))
+            loss_g = generator_loss(model.source_logits(fake, *condition))
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
@@ -363,6 +386,13 @@ class GanRecipe(AdversarialRecipe):
     """Unconditional GANs (``gan``, ``dcgan``) on images or points scaled to [−1, 1]."""
 
     data_defaults = {"normalize": "symmetric"}
+    #: the ``task`` metadata of the models this recipe trains, and how its one-line error names them
+    model_task: ClassVar[str] = "gan"
+    model_names: ClassVar[str] = "the GAN models (gan, dcgan)"
+    #: paper presets by model name: (source, settings)
+    presets: ClassVar[dict[str, tuple[str, dict[str, Any]]]] = PRESETS
+    #: whether both players read the batch's labels (a conditional GAN); split_batch then returns them
+    conditional: ClassVar[bool] = False
     options: ClassVar[dict[str, Option]] = {
         **AdversarialRecipe.options,
         "preset": Option("paper", "paper: DCGAN's optimizer (and batch 128 for dcgan); none keeps the config",
@@ -379,17 +409,18 @@ class GanRecipe(AdversarialRecipe):
         super().__init__(config, data)
         meta = data.meta
         name = config.model.name
-        if model_entry(name).meta.get("task") != "gan":
-            raise ConfigError(f"task gan trains the GAN models (gan, dcgan); {name} is not one of them")
+        if model_entry(name).meta.get("task") != self.model_task:
+            raise ConfigError(f"task {self.model_task} trains {self.model_names}; {name} is not one of them")
         if meta.value_range is None or meta.value_range[0] < -1 - 1e-6 or meta.value_range[1] > 1 + 1e-6:
             raise ConfigError(f"{meta.name}: a GAN's tanh output needs data in [-1, 1]; "
                               "load it with --set data.normalize=symmetric")
-        if self.args["preset"] == "paper" and name in PRESETS:
-            source, preset = PRESETS[name]
+        if self.args["preset"] == "paper" and name in self.presets:
+            source, preset = self.presets[name]
             self.log_lines.append(apply_preset(config, preset, source))
         self.log_lines.append(disable_default_early_stopping(config, "valid/fcd"))
         shape = tuple(meta.input_shape)
-        candidates = {"data_shape": shape, "channels": shape[0], "image_size": shape[-1]}
+        candidates = {"data_shape": shape, "channels": shape[0], "image_size": shape[-1],
+                      "num_classes": meta.num_classes}
         self.model: AdversarialPair = create_model(name, **{**accepted_kwargs(name, candidates),
                                                             **config.model.args})
         if config.model.weights:
@@ -434,11 +465,13 @@ class GanRecipe(AdversarialRecipe):
         if device.type != "cuda" or self.data.train is None:
             self.preferred_precision = "fp32"
             return
-        batch = self.data.train.x[: self.config.train.batch_size].to(device)
+        size = self.config.train.batch_size
+        batch = self.data.train.x[:size].to(device)
+        labels = self.data.train.y[:size].to(device) if self.conditional else None
         key = (str(device), self.config.model.name, repr(sorted(self.config.model.args.items())), tuple(batch.shape))
         if key not in _MEASURED_PRECISION:
             pair = copy.deepcopy(self.model).to(device)
-            _MEASURED_PRECISION[key] = {p: images_per_second(pair, batch, p) for p in ("fp32", "bf16")}
+            _MEASURED_PRECISION[key] = {p: images_per_second(pair, batch, p, labels=labels) for p in ("fp32", "bf16")}
         self.measured = _MEASURED_PRECISION[key]
         self.preferred_precision = max(self.measured, key=self.measured.get)
         self.log_lines.append("precision: " + ", ".join(f"{p} {v:,.0f} img/s" for p, v in self.measured.items())
@@ -467,11 +500,14 @@ class GanRecipe(AdversarialRecipe):
             z = torch.randn(shape, generator=generator, device=where)
         return z[mine].to(device or self.device)
 
-    def split_batch(self, batch) -> tuple[torch.Tensor, None]:
-        return (batch[0] if isinstance(batch, (tuple, list)) else batch), None
+    def split_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(items, their labels when the GAN is conditional, else None)."""
+        if not isinstance(batch, (tuple, list)):
+            return batch, None
+        return batch[0], (batch[1] if self.conditional else None)
 
-    def generate(self, condition: None, n: int, frozen: bool = False) -> torch.Tensor:
-        return self.player("generator", frozen)(self.noise_batch(n))
+    def generate(self, condition: torch.Tensor | None, n: int, frozen: bool = False) -> torch.Tensor:
+        return self.player("generator", frozen)(self.noise_batch(n), *with_condition(condition))
 
     def to_raw(self, x: torch.Tensor) -> torch.Tensor:
         """Model units ([−1, 1]) → the data's raw units (pixels in [0, 1], ring points in the unit square)."""
@@ -483,14 +519,20 @@ class GanRecipe(AdversarialRecipe):
         std = torch.tensor(meta.std, device=x.device).view(view)
         return x * std + mean
 
+    def in_eval_batches(self, forward, *inputs: torch.Tensor) -> torch.Tensor:
+        """``forward`` over ``train.eval_batch_size`` rows of the aligned ``inputs`` at a time (moved to
+        the device), the outputs concatenated as float32."""
+        size = self.config.train.eval_batch_size
+        return torch.cat([forward(*(t[i:i + size].to(self.device) for t in inputs)).float()
+                          for i in range(0, len(inputs[0]), size)])
+
     @torch.no_grad()
-    def generate_all(self, noise: torch.Tensor) -> torch.Tensor:
-        """The generator's outputs (model units, eval mode) for every row of ``noise``, in batches."""
+    def generate_all(self, noise: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        """The generator's outputs (model units, eval mode) for every row of ``noise`` (and its label, for
+        a conditional GAN), in batches."""
         was_training = self.model.training
         self.model.eval()
-        size = self.config.train.eval_batch_size
-        out = torch.cat([self.model.generator(noise[i:i + size].to(self.device)).float()
-                         for i in range(0, len(noise), size)])
+        out = self.in_eval_batches(self.model.generator, noise, *with_condition(condition))
         self.model.train(was_training)
         return out
 
@@ -534,30 +576,39 @@ class GanRecipe(AdversarialRecipe):
 
     @torch.no_grad()
     def evaluate(self, loader, split: str) -> dict[str, float]:
-        reals = [self.split_batch(self.transfer(b))[0] for b in loader]
-        if not reals:
+        """Scores of fakes from the fixed evaluation noise against the split's items; a conditional GAN
+        fakes each item's label, so both sides hold the same classes."""
+        batches = [self.split_batch(self.transfer(b)) for b in loader]
+        if not batches:
             return {}
-        real = torch.cat(reals)
-        fake = self.generate_all(self.noise_batch(len(real), self._seeded(EVAL_NOISE_OFFSET)))
+        real = torch.cat([x for x, _ in batches])
+        condition = None if batches[0][1] is None else torch.cat([c for _, c in batches])
+        fake = self.generate_all(self.noise_batch(len(real), self._seeded(EVAL_NOISE_OFFSET)), condition)
         metrics: dict[str, float] = {}
         if split != "train":  # quality first: the epoch line shows the first few metrics
             if self.judge is not None:
-                metrics.update(self.judge.scores(self.to_raw(fake), self.to_raw(real),
-                                                 self.to_raw(self._reference(len(real)).to(self.device)),
-                                                 self.args["coverage_share"]))
-                self.last_histogram = self.judge.last_histogram
+                metrics.update(self.judge_scores(fake, real, condition))
             if "mode_centers" in self.data.meta.extra:
                 metrics.update(self.ring_metrics(fake, real))
-        metrics.update(d_real=self.mean_probability_real(real), d_fake=self.mean_probability_real(fake))
+        metrics.update(d_real=self.mean_probability_real(real, condition),
+                       d_fake=self.mean_probability_real(fake, condition))
         if split == "test":
             self.watch_modes(metrics)
         return metrics
 
-    def mean_probability_real(self, x: torch.Tensor) -> float:
-        """The discriminator's mean D(x) over ``x`` (in evaluation batches)."""
-        size = self.config.train.eval_batch_size
-        return float(torch.cat([self.model.discriminator(x[i:i + size]).float().sigmoid()
-                                for i in range(0, len(x), size)]).mean())
+    def judge_scores(self, fake: torch.Tensor, real: torch.Tensor, condition: torch.Tensor | None) -> dict[str, float]:
+        """The judge's FCD, classifier score and mode coverage of ``fake`` against ``real`` (model units),
+        each beside its real-versus-real value."""
+        scores = self.judge.scores(self.to_raw(fake), self.to_raw(real),
+                                   self.to_raw(self._reference(len(real)).to(self.device)),
+                                   self.args["coverage_share"])
+        self.last_histogram = self.judge.last_histogram
+        return scores
+
+    def mean_probability_real(self, x: torch.Tensor, condition: torch.Tensor | None = None) -> float:
+        """The discriminator's mean D(x) over ``x`` (in evaluation batches; given their labels, for a
+        conditional GAN)."""
+        return float(self.in_eval_batches(self.model.source_logits, x, *with_condition(condition)).sigmoid().mean())
 
     def ring_metrics(self, fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
         """Ring modes covered and high-quality shares of fake and real points (in model units)."""
