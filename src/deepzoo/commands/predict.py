@@ -6,7 +6,8 @@ An image or a folder of images (searched recursively) streams: files are decoded
 DataLoader path (the run's ``data.num_workers``) in the run's evaluation view, and each batch's rows are
 written before the next is read, so a folder of any size never sits in memory. Their first column, ``id``,
 is the file's path. ``--top K`` writes a multiclass run's K most probable classes instead of every
-class's probability.
+class's probability. A segmentation run writes each image's predicted mask into the ``--output`` folder
+(a palette PNG named after the image) and lists the masks on stdout.
 """
 
 from __future__ import annotations
@@ -26,7 +27,8 @@ def add_parser(sub) -> None:
     p.add_argument("--top", type=int, metavar="K", help="the K most probable classes and their probabilities "
                    "instead of every class's (default 5 with --model)")
     p.add_argument("--input", required=True, help="a .csv, .npz, an image or a folder of images")
-    p.add_argument("--output", help="write the predictions as CSV here (default: stdout)")
+    p.add_argument("--output", help="write the predictions as CSV here (default: stdout); for a segmentation "
+                   "run, the folder its mask images go to")
     p.add_argument("--runs-dir", default="runs")
     p.add_argument("--batch-size", type=int, default=64, help="images decoded and predicted at a time")
     p.add_argument("--skip-bad", action="store_true",
@@ -66,6 +68,8 @@ def predict(args: argparse.Namespace) -> int:
     if not path.exists():
         raise DataError(f"{path}: file not found")
     images = image_inputs(path, meta, args.skip_bad)
+    if meta.task == "segmentation":
+        return _predict_masks(loaded, images, path, args)
     if images is None and loaded.dir is None:
         raise DataError(f"{args.input}: {args.model} with pretrained weights predicts images (an image file or "
                         "a folder of them)")
@@ -105,6 +109,49 @@ def _predict_images(loaded, images, writer, batch_size: int, top: int | None = N
         writer.writerows(rows)
     if images.skipped:
         print(f"skipped {len(images.skipped)} unreadable image(s): {', '.join(images.skipped)}", file=sys.stderr)
+
+
+def _predict_masks(loaded, images, path: Path, args: argparse.Namespace) -> int:
+    """A segmentation run: each image's predicted mask as a palette PNG (the class is the pixel value, the
+    colours are the masks' palette) in the ``--output`` folder under the image's own name, and on stdout
+    a CSV row per image: ``id``, the mask file and each class's share of the pixels. Masks are the run's
+    view of the image — resized back to the image's size when the run read whole images, the centre crop
+    when it read ``size=`` crops."""
+    import torch
+
+    from ..data.batching import make_loader
+    from ..data.image_decode import read_header
+    from ..data.segmentation import mask_image, mask_palette
+    from ..errors import ConfigError, DataError
+
+    if images is None:
+        raise DataError(f"{path}: a segmentation run predicts images (an image file or a folder of them)")
+    if not args.output:
+        raise ConfigError("--output DIR: a segmentation run writes a mask image per input into a folder")
+    recipe, meta = loaded.recipe, loaded.recipe.data.meta
+    palette, folder = mask_palette(meta), Path(args.output)
+    root = path if path.is_dir() else path.parent
+    whole = images.geometry.size is None
+    writer = csv.writer(sys.stdout)
+    writer.writerow(["id", "mask", *(f"share({name})" for name in meta.class_names)])
+    for x, index in make_loader(images, max(1, args.batch_size), recipe.device,
+                                num_workers=loaded.config.data.num_workers):
+        for mask, i in zip(recipe.predict(x)["mask"].cpu(), index.tolist()):
+            source = Path(images.path(i))
+            if whole:
+                _, height, width = read_header(source)
+                mask = torch.nn.functional.interpolate(mask[None, None].float(), (height, width))[0, 0].long()
+            target = folder / source.relative_to(root).with_suffix(".png")
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                mask_image(mask, palette).save(target)
+            except OSError as err:
+                raise ConfigError(f"--output {folder}: {target} cannot be written ({err.strerror or err})") from None
+            shares = torch.bincount(mask.reshape(-1), minlength=meta.num_classes)[:meta.num_classes] / mask.numel()
+            writer.writerow([str(source), str(target), *shares.tolist()])
+    if images.skipped:
+        print(f"skipped {len(images.skipped)} unreadable image(s): {', '.join(images.skipped)}", file=sys.stderr)
+    return 0
 
 
 def _open_output(path: str):

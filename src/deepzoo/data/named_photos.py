@@ -105,19 +105,46 @@ def breed_names(rows: list[tuple[str, int, int]], path: Path) -> list[str]:
     return [breed[k] for k in range(1, len(breed) + 1)]
 
 
+#: what a trimap's pixel values become (Parkhi et al. 2012: 1 pet, 2 background, 3 the undecided border
+#: around the pet, left out of loss and metrics as PASCAL VOC leaves its borders out)
+TRIMAP_CLASSES = ["background", "pet"]
+TRIMAP_VALUES = {1: 1, 2: 0, 3: 255}
+
+
 @DATASETS.register("oxford-pets", kind="image", image_files=True, source=PETS_SOURCE,
-                   summary="Oxford-IIIT Pet photos: 37 breeds (labels=species: cat/dog), trainval 3,680 / test 3,669")
+                   summary="Oxford-IIIT Pet photos: 37 breeds (labels=species: cat/dog; labels=trimap: "
+                           "segmentation), trainval 3,680 / test 3,669")
 def oxford_pets(labels: str = "breed", **options: Any) -> DataBundle:
     """Oxford-IIIT Pet: ``images/<name>.jpg`` with the official ``trainval`` / ``test`` lists of
     ``annotations/``; ``labels=breed`` (37 classes, default) or ``species`` (cat, dog). The validation
-    split is ``valid_fraction`` (0.2) of trainval. The trimaps (segmentation) are not read here."""
+    split is ``valid_fraction`` (0.2) of trainval. ``labels=trimap`` is the segmentation set
+    (:func:`oxford_pets_trimaps`)."""
     folder = locate(PETS_SOURCE)
-    choice_option(labels, ("breed", "species"), "labels", str(folder))
+    choice_option(labels, ("breed", "species", "trimap"), "labels", str(folder))
     lists = {name: read_pet_list(folder / "annotations" / f"{name}.txt") for name in PETS_LISTS}
     rows = lists["trainval"] + lists["test"]
+    test_index = np.arange(len(lists["trainval"]), len(rows))
+    if labels == "trimap":
+        return oxford_pets_trimaps(folder, [image for image, _, _ in rows], test_index, **options)
     names = breed_names(rows, folder / "annotations") if labels == "breed" else PETS_SPECIES
     targets = np.array([(label if labels == "breed" else species) - 1 for _, label, species in rows])
     files = [folder / "images" / f"{image}.jpg" for image, _, _ in rows]
     name = "oxford-pets" if labels == "breed" else "oxford-pets-species"
-    return image_files_bundle(name, files, targets, names, str(folder),
-                              test_index=np.arange(len(lists["trainval"]), len(rows)), **options)
+    return image_files_bundle(name, files, targets, names, str(folder), test_index=test_index, **options)
+
+
+def oxford_pets_trimaps(folder: Path, images: list[str], test_index: np.ndarray, **options: Any) -> DataBundle:
+    """The pets' segmentation: each photo with its ``annotations/trimaps/<name>.png``, whose values 1 (pet),
+    2 (background) and 3 (border) become the classes pet 1 and background 0 and the ignored 255
+    (:data:`TRIMAP_VALUES`). Photos have many sizes: read them with ``size=`` (128, say); in memory."""
+    from .segmentation import read_image_masks, segmentation_bundle, value_table
+
+    files = [folder / "images" / f"{image}.jpg" for image in images]
+    trimaps = [folder / "annotations" / "trimaps" / f"{image}.png" for image in images]
+    for photo, trimap in zip(files, trimaps):
+        if not trimap.is_file():
+            raise DataError(f"{photo}: has no trimap (expected {trimap})")
+    pixels, masks, geometry, _, _, options = read_image_masks(files, trimaps, str(folder), len(TRIMAP_CLASSES),
+                                                              mask_values=value_table(TRIMAP_VALUES), **options)
+    return segmentation_bundle("oxford-pets-trimap", pixels, masks, list(TRIMAP_CLASSES), str(folder), geometry,
+                               test_index=test_index, **options)

@@ -68,8 +68,23 @@ def render_scene(kind: str, rng: np.random.Generator, size: tuple[int, int]) -> 
     up to :data:`TILT` degrees from upright, and its colour is drawn uniformly, so only the outline tells
     the classes apart.
     """
-    if kind not in SHAPES:
-        raise DataError(f"shape {kind!r} is not one of {', '.join(SHAPES)}")
+    image, (mask,) = render_shapes([kind], rng, size, SCENE_RADIUS)
+    return image, mask
+
+
+#: a shape's radius as a fraction of the scene's shorter side: one shape per scene (:func:`render_scene`)
+SCENE_RADIUS = (0.25, 0.45)
+
+
+def render_shapes(kinds: Sequence[str], rng: np.random.Generator, size: tuple[int, int],
+                  radius: tuple[float, float] = SCENE_RADIUS) -> tuple[Image.Image, list[np.ndarray]]:
+    """One RGB scene of ``size`` (width, height) with a shape of each of ``kinds`` drawn in turn — a later
+    one covers an earlier where they overlap — and each shape's boolean (H, W) mask as drawn (before any
+    later shape covered it). Background, placement, tilt and colour as :func:`render_scene` draws them;
+    each radius is drawn from ``radius`` (fractions of the shorter side)."""
+    for kind in kinds:
+        if kind not in SHAPES:
+            raise DataError(f"shape {kind!r} is not one of {', '.join(SHAPES)}")
     width, height = size
     photo = _backgrounds()[rng.integers(len(_backgrounds()))]
     side = int(rng.uniform(0.25, 1.0) * min(photo.shape[:2]))
@@ -78,14 +93,17 @@ def render_scene(kind: str, rng: np.random.Generator, size: tuple[int, int]) -> 
     top = rng.integers(photo.shape[0] - crop_h + 1)
     left = rng.integers(photo.shape[1] - crop_w + 1)
     image = Image.fromarray(photo[top:top + crop_h, left:left + crop_w]).resize(size, Image.Resampling.BILINEAR)
-    radius = rng.uniform(0.25, 0.45) * min(width, height)
-    centre = (rng.uniform(radius * 0.6, width - radius * 0.6), rng.uniform(radius * 0.6, height - radius * 0.6))
-    outline = _outline(kind, centre, radius, _upright(kind) + math.radians(rng.uniform(-TILT, TILT)))
-    colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    ImageDraw.Draw(image).polygon(outline, fill=colour)
-    mask = Image.new("1", size)
-    ImageDraw.Draw(mask).polygon(outline, fill=1)
-    return image, np.asarray(mask, dtype=bool)
+    masks = []
+    for kind in kinds:
+        r = rng.uniform(*radius) * min(width, height)
+        centre = (rng.uniform(r * 0.6, width - r * 0.6), rng.uniform(r * 0.6, height - r * 0.6))
+        outline = _outline(kind, centre, r, _upright(kind) + math.radians(rng.uniform(-TILT, TILT)))
+        colour = tuple(int(c) for c in rng.integers(0, 256, size=3))
+        ImageDraw.Draw(image).polygon(outline, fill=colour)
+        mask = Image.new("1", size)
+        ImageDraw.Draw(mask).polygon(outline, fill=1)
+        masks.append(np.array(mask, dtype=bool))
+    return image, masks
 
 
 def write_shapes_folder(root: str | Path, classes: Sequence[str], per_class: int, seed: int = 0,

@@ -10,11 +10,12 @@ import math
 from dataclasses import asdict, dataclass
 
 MAXIMISED = ("acc", "f1", "auroc", "auc", "r2", "precision", "recall", "map", "psnr", "ssim", "score",
-             "coverage", "ap")
+             "coverage", "ap", "iou", "dice", "accuracy")
 
 
 def infer_mode(metric: str) -> str:
-    """``max`` for accuracy-like names (accuracy, f1, auroc, r2, psnr ...), else ``min``."""
+    """``max`` for accuracy-like names (accuracy, f1, auroc, r2, psnr, a segmentation's miou, dice and
+    pixel_accuracy ...), else ``min``."""
     name = metric.rpartition("/")[2].lower()
     return "max" if any(name.startswith(m) or name.endswith(m) for m in MAXIMISED) else "min"
 

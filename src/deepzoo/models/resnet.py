@@ -143,14 +143,27 @@ class ResNet(Classifier):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.num_features = channels
         self.head = nn.Linear(channels, num_classes) if num_classes else nn.Identity()
+        #: the channels and the downsampling of each map :meth:`feature_maps` returns (timm's ``feature_info``)
+        stem = 1 if small else 2
+        self.feature_info = [{"num_chs": 64, "reduction": stem}] + [
+            {"num_chs": 64 * 2**i * block.expansion, "reduction": stem * (1 if small else 2) * 2**i}
+            for i in range(len(layers))]
         _init_resnet(self)
+
+    def feature_maps(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """The stem's activation (before the max-pool) and every stage's output, shallowest first — timm's
+        ``features_only`` maps (act1, layer1 …): what a U-Net decoder reads as its skips."""
+        x = self.relu(self.bn1(self.conv1(x)))
+        maps = [x]
+        x = self.maxpool(x)
+        for name in self.stage_names:
+            x = getattr(self, name)(x)
+            maps.append(x)
+        return maps
 
     def forward_features(self, x: torch.Tensor) -> torch.Tensor:
         """The last stage's feature map (N, num_features, ⌈H/reduction⌉, ⌈W/reduction⌉), before pooling."""
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        for name in self.stage_names:
-            x = getattr(self, name)(x)
-        return x
+        return self.feature_maps(x)[-1]
 
     def forward_head(self, x: torch.Tensor, pre_logits: bool = False) -> torch.Tensor:
         """Global average pooling (the pre-logits vector), then the linear layer."""

@@ -204,6 +204,35 @@ class Player(nn.Module):
         return self.method(*args, **kwargs)
 
 
+class DeviceAugmentation:
+    """What a recipe that augments its training batches on the device shares (the supervised and the
+    segmentation recipes): ``self.augment``, a callable ``(x, y, generator) -> (x, y)`` or None, draws
+    from a generator of the recipe's own — seeded with the run's seed + 1 at the first batch, on the
+    batch's device — which checkpoints keep, so that a resumed run draws the same augmentations. Mixed in
+    before :class:`Recipe`, whose :meth:`~Recipe.state_dict` it provides."""
+
+    augment: Callable[..., tuple[torch.Tensor, Any]] | None = None
+    augment_generator: torch.Generator | None = None
+
+    def augmented(self, x: torch.Tensor, y: Any) -> tuple[torch.Tensor, Any]:
+        """A training batch through ``self.augment`` (unchanged without one)."""
+        if self.augment is None:
+            return x, y
+        if self.augment_generator is None:
+            self.augment_generator = torch.Generator(device=x.device)
+            self.augment_generator.manual_seed(self.config.seed + 1)
+        return self.augment(x, y, generator=self.augment_generator)
+
+    def state_dict(self) -> dict[str, Any]:
+        gen = self.augment_generator
+        return {"augment_generator": gen.get_state()} if gen is not None else {}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        if "augment_generator" in state:
+            self.augment_generator = torch.Generator(device=self.device)
+            self.augment_generator.set_state(state["augment_generator"])
+
+
 class Recipe:
     """Base class of every way of training. Subclasses set ``self.model`` in ``__init__``."""
 

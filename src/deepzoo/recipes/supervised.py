@@ -26,7 +26,7 @@ from ..models import accepted_kwargs
 from ..models._tabular import create_table_model
 from ..models.pretrained import build_size, is_named_weights, load_pretrained, model_settings, resolve_weights
 from ..tasks.heads import TaskHead, check_no_output_squashing
-from .base import TASKS, Option, Recipe
+from .base import TASKS, DeviceAugmentation, Option, Recipe
 
 # Szegedy et al. 2014, §5: auxiliary classifier losses are added with weight 0.3 during training.
 AUX_LOSS_WEIGHT = 0.3
@@ -61,7 +61,7 @@ def data_kwargs(meta) -> dict[str, Any]:
     return {"num_classes": meta.num_outputs, "in_chans": shape[0], "input_size": shape[-1], "input_shape": shape}
 
 
-class SupervisedRecipe(Recipe):
+class SupervisedRecipe(DeviceAugmentation, Recipe):
     """Train a model on (x, y) batches with the task's head and loss."""
 
     options: ClassVar[dict[str, Option]] = HEAD_OPTIONS
@@ -94,12 +94,10 @@ class SupervisedRecipe(Recipe):
             model = WithOutputActivation(model, output_activation(self.head.activation, meta.num_outputs))
         self.head_prefixes = ("head", "body.head", "activation") if config.model.backbone_lr_mult != 1 else ()
         self.model = model
-        self.augment = None
         if config.data.augment:
             from ..data.augment import build_augmentation
 
             self.augment = build_augmentation(config.data.augment, num_classes=meta.num_classes)
-            self.augment_generator: torch.Generator | None = None
 
     # -- transfer learning -----------------------------------------------------------------------
     def _load_pretrained(self, model: nn.Module, spec: str) -> None:
@@ -138,12 +136,7 @@ class SupervisedRecipe(Recipe):
 
     # -- steps --------------------------------------------------------------------------------------
     def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
-        x, y = batch
-        if self.augment is not None:
-            if self.augment_generator is None:
-                self.augment_generator = torch.Generator(device=x.device)
-                self.augment_generator.manual_seed(self.config.seed + 1)
-            x, y = self.augment(x, y, generator=self.augment_generator)
+        x, y = self.augmented(*batch)
         out = self.net(x)
         if isinstance(out, tuple):  # GoogLeNet-style auxiliary classifiers
             main, *aux = out
@@ -169,15 +162,6 @@ class SupervisedRecipe(Recipe):
     def predict(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         self.model.eval()
         return self.head.predict(self.net(x.to(self.device)))
-
-    def state_dict(self) -> dict[str, Any]:
-        gen = getattr(self, "augment_generator", None)
-        return {"augment_generator": gen.get_state()} if gen is not None else {}
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        if "augment_generator" in state:
-            self.augment_generator = torch.Generator(device=self.device)
-            self.augment_generator.set_state(state["augment_generator"])
 
     def on_train_end(self, run_dir: Path | None) -> dict[str, float]:
         """Task plots, the model summary, and for multi-label runs the label-frequency baseline."""

@@ -82,7 +82,8 @@ def weights_image_options(cfg: RunConfig) -> dict[str, Any]:
     if not is_named_weights(cfg.model.weights) or not source_meta(cfg.data.spec).get("image_files"):
         return {}
     given = {**parse_spec(cfg.data.spec)[2], **cfg.data.options}
-    steps = resolve_weights(cfg.model.name, cfg.model.weights).preprocessing
+    # a U-Net's named weights are its zoo encoder's (model.encoder)
+    steps = resolve_weights(cfg.model.args.get("encoder") or cfg.model.name, cfg.model.weights).preprocessing
     wanted = {"size": steps["crop"], "resize": steps["resize"], "interpolation": steps["interpolation"],
               "mean": steps["mean"], "std": steps["std"]}
     if "size" in given or "resize" in given:
@@ -159,7 +160,7 @@ def build_recipe(cfg: RunConfig, data: DataBundle | None = None) -> tuple[Recipe
 RESUMABLE = ("train.epochs", "early_stop.patience", "train.log_every", "train.progress", "train.tensorboard",
              "train.plots", "train.eval_batch_size", "train.device", "data.num_workers")
 #: schedules whose shape spans train.epochs, so more epochs would change the rates already used
-EPOCH_SPANNING_SCHEDULES = ("cosine", "onecycle")
+EPOCH_SPANNING_SCHEDULES = ("cosine", "onecycle", "linear_decay")
 
 
 def resumed_config(run_dir: Path, settings: list[tuple[str, Any]], overrides: list[str]) -> tuple[RunConfig, list[str]]:
