@@ -10,6 +10,10 @@ code path; the same seeds and settings as the page) and prints the page's table:
     python benchmarks/docs_figures.py zoo-5-epochs       # docs/zoo/*.md, "Train it"
     python benchmarks/docs_figures.py autoencoder-uses   # docs/autoencoder_uses.md
     python benchmarks/docs_figures.py transfer-learning  # docs/transfer_learning.md (and its curves' PNG)
+    python benchmarks/docs_figures.py segmentation       # docs/segmentation.md (and its overlays' PNG)
+    python benchmarks/docs_figures.py conditional-gans   # docs/image_to_image.md, Conditional GANs (and PNGs)
+    python benchmarks/docs_figures.py pix2pix            # docs/image_to_image.md, pix2pix and next-frame (PNGs)
+    python benchmarks/docs_figures.py cyclegan           # docs/image_to_image.md, CycleGAN (PNGs)
     python benchmarks/docs_figures.py NAME --quick       # a reduced run that only checks the script works
 
 Options: ``--runs-dir`` (default ``runs/docs-figures``; every group writes its runs to
@@ -491,8 +495,208 @@ def transfer_learning(ctx: Ctx, seeds: int, figure: Path | None) -> None:
         print(f"\ncurves of seed 0: {plot_run_curves(curves, figure)}")
 
 
-GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses", "transfer-learning"]
-THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1}  # the pages' "one thread per run"
+# -- docs/segmentation.md ----------------------------------------------------------------------------------
+SEGMENTATION_RUN = ["model.base_width=8", "train.batch_size=16", "optim.lr=3e-3", "data.augment=flip,scale,crop"]
+#: the U-Net beside the same network cut to one level: two 3×3 convolutions and the 1×1 head, a classifier
+#: of each pixel's 5×5 neighbourhood (its colour and the edges around it), without the contracting path
+SEGMENTATION_MODELS = {"U-Net, depth 4": ["model.depth=4"], "one level (5×5 pixel classifier)": ["model.depth=1"]}
+
+
+def segmentation(ctx: Ctx, figure: Path | None) -> None:
+    """docs/segmentation.md: a U-Net of depth 4 and the same network cut to one level on the embedded
+    ``shapes`` (512 scenes of 64×64, 4 classes), each run scoring the majority class on its test pixels;
+    the overlays of test images, the truth and both predictions."""
+    epochs = 1 if ctx.quick else 30
+    runs = {}
+    print("| model | test mIoU | test pixel accuracy | IoU background / circle / square / triangle | parameters "
+          "| time |")
+    print("|---|---|---|---|---|---|")
+    for label, overrides in SEGMENTATION_MODELS.items():
+        run, wall = train(ctx, f"depth-{overrides[0][-1]}", "unet", "shapes", None, epochs,
+                          overrides + SEGMENTATION_RUN)
+        m = run.metrics
+        ious = [m.get(f"test/iou_{name}", float("nan")) for name in ("background", "circle", "square", "triangle")]
+        params = sum(p.numel() for p in run.recipe.model.parameters())
+        ctx.results[label] = {"test_miou": m["test/miou"], "test_pixel_accuracy": m["test/pixel_accuracy"],
+                              "test_iou": ious, "params": params, "wall_s": wall,
+                              "best_epoch": run.summary.get("best_epoch")}
+        runs[label] = run
+        print(f"| {label} | {m['test/miou']:.3f} | {m['test/pixel_accuracy']:.3f} | "
+              f"{' / '.join(f'{v:.3f}' for v in ious)} | {params:,} | {wall:.0f} s |", flush=True)
+    m = run.metrics
+    ctx.results["majority class"] = {"test_miou": m["test/baseline_miou"],
+                                     "test_pixel_accuracy": m["test/baseline_pixel_accuracy"]}
+    print(f"| majority class (background) | {m['test/baseline_miou']:.3f} | {m['test/baseline_pixel_accuracy']:.3f} "
+          "| | 0 | |")
+    if figure is not None:
+        from deepzoo.data.segmentation import mask_palette
+        from deepzoo.plots.segmentation import overlay_figure
+
+        recipe = runs["U-Net, depth 4"].recipe
+        x, y = recipe.data.test.x[:6], recipe.data.test.y[:6]
+        columns = [("truth", y)] + [(label.split(" (")[0], run.recipe.predict(x)["mask"].cpu())
+                                    for label, run in runs.items()]
+        print(f"\noverlays: {overlay_figure(x, columns, recipe.data.meta, mask_palette(recipe.data.meta), figure)}")
+
+
+# -- docs/image_to_image.md: Conditional GANs ------------------------------------------------------------------
+CONDITIONAL_MODELS = ["dcgan", "cgan", "acgan"]  # the unconditional baseline first, the same settings for all
+CONDITIONAL_EPOCHS = 100
+CONDITIONAL_OVERRIDES: list[str] = []
+
+
+def judge_filtered_class_fcd(run, oversample: int = 10) -> tuple[dict[int, float], float]:
+    """The unconditional baseline's per-class FCD: of ``oversample`` × as many samples as test items, the
+    first n_k the run's judge assigns to class k, against the n_k test items of class k (the judge both
+    filters and scores these samples); and the share of the test split's quotas the samples filled."""
+    from deepzoo.metrics.gan import per_class_frechet
+
+    recipe, judge = run.recipe, run.recipe.judge
+    real, labels = recipe.data.test.x, recipe.data.test.y
+    fake = recipe.to_raw(recipe.sample(oversample * len(real), torch.Generator().manual_seed(0)))
+    f_fake, p_fake = judge.outputs(fake)
+    f_real, _ = judge.outputs(recipe.to_raw(real))
+    predicted = p_fake.argmax(1)
+    keep = torch.cat([(predicted == k).nonzero().flatten()[: int((labels == k).sum())] for k in labels.unique()])
+    return per_class_frechet(f_fake[keep], predicted[keep], f_real, labels, judge.num_classes), len(keep) / len(real)
+
+
+def conditional_gans(ctx: Ctx, figures: Path | None) -> None:
+    """docs/image_to_image.md, "Conditional GANs": dcgan, cgan and acgan on digits (seed 0, the same
+    settings, each with its judge trained on the fly — the same data, options and seed, so the same
+    classifier), the per-class FCDs beside DCGAN's samples filtered by the judge, and the sample grids."""
+    from deepzoo.plots.gan import class_rows_figure
+
+    epochs = 2 if ctx.quick else CONDITIONAL_EPOCHS
+    rows, per_class = [], {}
+    for model in CONDITIONAL_MODELS:
+        run, wall = train(ctx, f"{model}-digits", model, "digits", None, epochs, CONDITIONAL_OVERRIDES)
+        m, recipe = run.metrics, run.recipe
+        row = {"model": model, "epochs": epochs, "steps": int(epoch_rows(run)[-1]["step"]), "wall_s": wall,
+               "judge_sha256": recipe.judge.sha256,
+               **{k: m[f"test/{k}"] for k in ("fcd", "fcd_real_floor", "classifier_score", "mode_coverage")}}
+        classes = range(recipe.data.meta.num_classes)
+        if model == "dcgan":
+            fcd, filled = judge_filtered_class_fcd(run)
+            per_class[model] = [fcd.get(c, float("nan")) for c in classes]
+            row["filter_filled_share"] = filled
+        else:
+            per_class[model] = [m[f"test/fcd_class_{c}"] for c in classes]
+            per_class["floor"] = [m[f"test/fcd_class_{c}_real_floor"] for c in classes]
+            row.update({k: m[f"test/{k}"] for k in ("conditional_accuracy", "conditional_accuracy_real")})
+            if figures is not None:
+                samples = recipe.sample(8, torch.Generator().manual_seed(0))
+                path = class_rows_figure(samples, recipe.sample_labels(8), recipe.class_names, recipe.data.meta,
+                                         figures / f"{model}_digits.png", f"{model} on digits: 8 samples per class")
+                print(f"samples: {path}")
+        row["fcd_class_mean"] = float(np.nanmean(per_class[model]))
+        rows.append(row)
+    ctx.results.update(runs=rows, per_class_fcd=per_class)
+    floor = per_class["floor"]
+    print(f"\nTest split: 360 digits; real-vs-real FCD floor {rows[0]['fcd_real_floor']:.2f}; per-class floor "
+          f"(a class's test digits against as many training digits of it) mean {np.mean(floor):.2f}; the judge's "
+          f"accuracy on the real test digits {rows[1]['conditional_accuracy_real']:.3f}; one judge for all runs: "
+          f"{len({r['judge_sha256'] for r in rows}) == 1}; the DCGAN's samples filled "
+          f"{rows[0]['filter_filled_share']:.0%} of the per-class quotas.\n")
+    print("| run | epochs (steps) | test FCD | per-class FCD, mean | conditional accuracy | classifier score | "
+          "mode coverage | wall time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        accuracy = f"{r['conditional_accuracy']:.3f}" if "conditional_accuracy" in r else "—"
+        print(f"| `{r['model']}` | {r['epochs']} ({r['steps']:,}) | {r['fcd']:.2f} | {r['fcd_class_mean']:.2f} | "
+              f"{accuracy} | {r['classifier_score']:.2f} | {r['mode_coverage']:.1f} | {r['wall_s']:.0f} s |")
+    print("\n| class | " + " | ".join(f"`{m}`" for m in CONDITIONAL_MODELS) + " | real floor |")
+    print("|---" * (len(CONDITIONAL_MODELS) + 2) + "|")
+    for c, value in enumerate(floor):
+        print(f"| {c} | " + " | ".join(f"{per_class[m][c]:.2f}" for m in CONDITIONAL_MODELS) + f" | {value:.2f} |")
+
+
+# -- docs/image_to_image.md: pix2pix and next-frame prediction -------------------------------------------------
+#: CPU-sized: U-Net and PatchGAN at width 32 (the paper's 64), batches of 16 (the paper's 1); everything else is the
+#: paper preset (Adam 2e-4, β1 0.5, λ 100, the rate constant for half the epochs then decaying linearly)
+PIX2PIX_RUN = ["model.width=32", "model.d_width=32", "train.batch_size=16"]
+PIX2PIX_SETS = {"digits-edges": ("digits-edges", None, 8), "shapes-pairs": ("shapes-pairs", None, 20),
+                "moving-digits": ("moving-digits?clips=200", "next-frame", 8)}  # data, task, epochs
+PIX2PIX_LOSSES = {"cGAN + L1 (pix2pix)": [], "L1 only": ["task_args.adversarial=false"]}
+PIX2PIX_QUICK = {"digits-edges": "digits-edges?count=200", "shapes-pairs": "shapes-pairs?count=60",
+                 "moving-digits": "moving-digits?clips=20&frames=6"}
+
+
+def pix2pix(ctx: Ctx, figures: Path | None) -> None:
+    """docs/image_to_image.md, pix2pix and Next-frame prediction: on each embedded set, pix2pix (cGAN +
+    100·L1) and the L1-only U-Net from the same seed; each run scores, on its own test split, the
+    nearest-training-target baseline and the copy (the edge map itself, the last frame); the test pictures
+    put both models beside the baselines."""
+    from deepzoo.plots.gan import sr_comparison_figure
+
+    print("| data | model | test L1 | test PSNR (dB) | test SSIM | epochs | time |")
+    print("|---|---|---|---|---|---|---|")
+    for name, (data, task, epochs) in PIX2PIX_SETS.items():
+        runs = {}
+        for label, overrides in PIX2PIX_LOSSES.items():
+            run, wall = train(ctx, f"{name}-{'gan' if not overrides else 'l1'}", "pix2pix",
+                              PIX2PIX_QUICK[name] if ctx.quick else data, task, 1 if ctx.quick else epochs,
+                              PIX2PIX_RUN + overrides)
+            m = run.metrics
+            ctx.results[f"{name}: {label}"] = {k: m[f"test/{k}"] for k in ("l1", "psnr", "ssim")} | {"wall_s": wall}
+            runs[label] = run
+            print(f"| {name} | {label} | {m['test/l1']:.4f} | {m['test/psnr']:.2f} | {m['test/ssim']:.3f} | "
+                  f"{run.config.train.epochs} | {wall:.0f} s |", flush=True)
+        m = run.metrics
+        copy = (m.keys() & {"test/identity_l1", "test/last_frame_l1"})
+        for baseline in ["nearest"] + [key.split("/")[1].removesuffix("_l1") for key in copy]:
+            scores = {k: m[f"test/{baseline}_{k}"] for k in ("l1", "psnr", "ssim")}
+            ctx.results[f"{name}: {baseline}"] = scores
+            print(f"| {name} | baseline: {baseline.replace('_', ' ')} | {scores['l1']:.4f} | {scores['psnr']:.2f} | "
+                  f"{scores['ssim']:.3f} | | |")
+        if figures is not None:
+            gan, l1 = runs.values()
+            test = gan.recipe.data.test
+            x, y = test.x[:6], test.y[:6]
+            columns = gan.recipe.picture_columns(x, y, with_baselines=True)
+            at = [label for label, _ in columns].index("pix2pix") + 1
+            columns.insert(at, ("L1 only", l1.recipe.translate(x).cpu()))
+            path = figures / f"{'next_frame' if task else 'pix2pix'}_{name.replace('-', '_')}.png"
+            print(f"pictures: {sr_comparison_figure(columns, path, f'{name}: test items')}")
+
+
+# -- docs/image_to_image.md: CycleGAN -----------------------------------------------------------------------------
+#: CPU-sized: generators and PatchGANs at width 16 (the paper's 64), batches of 4 (the paper's 1); everything else
+#: is the paper preset (Adam 2e-4, β1 0.5, λ 10, identity 0.5λ, a pool of 50, constant then linearly decaying rate)
+CYCLEGAN_RUN = ["model.width=16", "model.d_width=16", "train.batch_size=4"]
+CYCLEGAN_EPOCHS = 5
+
+
+def cyclegan(ctx: Ctx, figures: Path | None) -> None:
+    """docs/image_to_image.md, CycleGAN: digits ↔ their inverted, thickened versions (``digits-inverted``, two
+    halves of different digits), seed 0; the run scores its test translations against the identity baseline
+    (output = input) and the true mapping, with its judge trained on the fly; the pictures of test images of
+    both domains, translated and cycled back."""
+    from deepzoo.plots.gan import sr_comparison_figure
+
+    run, wall = train(ctx, "digits-inverted", "cyclegan", "digits-inverted", None,
+                      1 if ctx.quick else CYCLEGAN_EPOCHS, CYCLEGAN_RUN)
+    m = {k.removeprefix("test/"): v for k, v in run.metrics.items() if k.startswith("test/")}
+    ctx.results["digits-inverted"] = m | {"wall_s": wall, "steps": int(epoch_rows(run)[-1]["step"])}
+    print(f"\nthe run: {wall:.0f} s, {ctx.results['digits-inverted']['steps']:,} steps; its test split:\n")
+    print("| A → B on the test split | L1 to the true B | FCD to the B images |")
+    print("|---|---|---|")
+    print(f"| CycleGAN G(A) | {m['translation_l1']:.4f} | {m['fcd_b']:.2f} |")
+    print(f"| identity baseline: A itself | {m['translation_l1_identity']:.4f} | {m['fcd_identity']:.2f} |")
+    print(f"| the true mapping T(A) (floor) | 0 | {m['fcd_b_true']:.2f} |")
+    print(f"\ncycle L1: A → B → A {m['cycle_l1_a']:.4f}, B → A → B {m['cycle_l1_b']:.4f}; "
+          f"FCD(F(B), A) {m['fcd_a']:.2f} against FCD(B, A) {m['fcd_identity']:.2f}")
+    if figures is not None:
+        recipe = run.recipe
+        for domain, images in zip("ab", recipe.domains(recipe.data.test)):
+            path = figures / f"cyclegan_digits_{domain}.png"
+            title = "digits-inverted, test images: A → B → A" if domain == "a" else "B → A → B"
+            print(f"pictures: {sr_comparison_figure(recipe.picture_columns(images[:6], domain), path, title)}")
+
+
+GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses", "transfer-learning",
+          "segmentation", "conditional-gans", "pix2pix", "cyclegan"]
+THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1, "pix2pix": 1, "cyclegan": 1}  # the pages' "one thread per run"
 
 
 def main() -> None:
@@ -524,6 +728,14 @@ def main() -> None:
         zoo_5_epochs(ctx, args.models)
     elif args.group == "autoencoder-uses":
         autoencoder_uses(ctx, args.long_denoise)
+    elif args.group == "segmentation":
+        segmentation(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/segmentation.png")
+    elif args.group == "conditional-gans":
+        conditional_gans(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
+    elif args.group == "pix2pix":
+        pix2pix(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
+    elif args.group == "cyclegan":
+        cyclegan(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
     else:
         figure = None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/transfer_learning.png"
         transfer_learning(ctx, 1 if args.quick else 3, figure)

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU rows of benchmarks/RESULTS.md in one prepared call on a lent GPU machine (issues 2, 4, 5, 6, 9, 19, 23).
+# The GPU rows of benchmarks/RESULTS.md in one prepared call on a lent GPU machine (issues 2, 4, 5, 6, 9, 19, 20, 23).
 #
 # Run from the repository root there:  bash benchmarks/gpu_session.sh
 # It uses that machine's own python3 (PyTorch, torchvision, PyG, Lightning and timm are installed there)
@@ -60,13 +60,14 @@ suite() {  # the tests in tests/gpu on the device, their log and durations kept 
 # The GPU suite first (issue 23 §1), then every benchmark's GPU rows, the figures most wanted first; the
 # limits add up to 520 s, so the whole stays under 9 minutes with the start-up and the wheels.
 suite 105
-run 85 engine_overhead benchmarks/engine_overhead.py --epochs 10 --repeats 2
+run 70 engine_overhead benchmarks/engine_overhead.py --epochs 10 --repeats 2
 run 55 zoo_eager benchmarks/zoo_throughput.py --models resnet50 vit_b_16 vgg16 mobilenet_v1 resnet20 --skip-cpu \
     --no-compile
-run 110 zoo_compiled benchmarks/zoo_throughput.py --models vit_b_16 resnet20 resnet50 --skip-cpu --compiled-only
+run 95 zoo_compiled benchmarks/zoo_throughput.py --models vit_b_16 resnet20 resnet50 --skip-cpu --compiled-only
 run 35 gan_throughput benchmarks/gan_throughput.py --images 8192 --epochs 5 --skip-fcd
 run 30 ssl_throughput benchmarks/ssl_throughput.py --datasets digits --epochs 5 --repeats 1 --workers 0 4
 run 30 style_transfer benchmarks/style_transfer.py --sizes 256 512 --iterations 10 5 --rounds 2
 run 25 autoencoders benchmarks/autoencoders.py --epochs 10 --repeats 3 --skip-sweep
 run 15 augmentation benchmarks/augmentation_throughput.py --repeats 20
 run 30 image_streaming benchmarks/image_streaming.py --images 1500 --rounds 3 --workers 8 --batch 128 --memory-images ""
+run 30 image_to_image benchmarks/image_to_image.py --images 64 --unet-images 128 --epochs 3 --rounds 1

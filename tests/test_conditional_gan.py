@@ -163,7 +163,8 @@ def test_conditional_accuracy_and_per_class_fcd_with_a_judge_of_known_outputs(tm
 
 # -- training: frozen players, preset, resume -----------------------------------------------------------
 
-@pytest.mark.parametrize("model, recipe_class", [("cgan", ConditionalGanRecipe), ("acgan", AuxiliaryClassifierGanRecipe)])
+@pytest.mark.parametrize("model, recipe_class",
+                         [("cgan", ConditionalGanRecipe), ("acgan", AuxiliaryClassifierGanRecipe)])
 def test_the_frozen_player_stays_bit_identical(runs, monkeypatch, model, recipe_class):
     calls = []
     original = recipe_class.training_step

@@ -11,20 +11,13 @@ import torch
 from PIL import Image
 
 from deepzoo import api
-from deepzoo.cli import main
 from deepzoo.data import load_dataset
 from deepzoo.data.frames import moving_digits_clips, windows
 from tests.conftest import QUIET
+from tests.test_pix2pix import one_line_error
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 SMALL = "moving-digits?clips=40&frames=6"  # 25 / 7 / 8 clips, 3 windows each
-
-
-def one_line_error(capsys, argv):
-    assert main(argv) == 2
-    err = capsys.readouterr().err.strip()
-    assert "\n" not in err and "Traceback" not in err, err
-    return err
 
 
 def test_windows_stack_the_context_and_take_the_next_frame():

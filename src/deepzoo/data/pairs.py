@@ -263,7 +263,7 @@ FACADES_SOURCE = NamedSource("CMP Facades (pix2pix)", "facades", ("train", "val"
                              lambda: [Download(FACADES_URL, "", unpack=True)])
 
 
-@DATASETS.register("facades", kind="image-pairs", source=FACADES_SOURCE,
+@DATASETS.register("facades", kind="pairs", source=FACADES_SOURCE,
                    summary="CMP Facades as pix2pix ships them: labels → photo, 400 / 100 / 106 pairs of 256×256")
 def facades(direction: str = "BtoA", **options: Any) -> DataBundle:
     """The pix2pix paper's facades (Isola et al. §4; Tyleček & Šára 2013): photo|labels files in
@@ -273,7 +273,7 @@ def facades(direction: str = "BtoA", **options: Any) -> DataBundle:
 
 # -- embedded pairs -------------------------------------------------------------------------------------------
 
-@DATASETS.register("shapes-pairs", kind="image-pairs",
+@DATASETS.register("shapes-pairs", kind="pairs",
                    summary="generated: a shape's mask → the photo-like scene holding it (64×64, 480 pairs)")
 def shapes_pairs(count: Any = 480, size: Any = 64, **options: Any) -> DataBundle:
     """``count`` scenes of ``size``² (a circle, square or triangle on a crop of scikit-learn's photos,
@@ -305,7 +305,7 @@ def sobel_edges(images: torch.Tensor, threshold: float = EDGE_THRESHOLD) -> torc
     return (magnitude > threshold * peak).float()
 
 
-@DATASETS.register("digits-edges", kind="image-pairs",
+@DATASETS.register("digits-edges", kind="pairs",
                    summary="scikit-learn's digits upscaled to 32×32: Sobel edge map → digit, 1797 pairs")
 def digits_edges(size: Any = 32, count: Any = None, **options: Any) -> DataBundle:
     """scikit-learn's 1797 digits (8×8, 0..16; the first ``count`` of them) upscaled to ``size``² (bicubic,
