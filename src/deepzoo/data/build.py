@@ -197,9 +197,11 @@ def build_bundle(
         x = x.astype(np.float32, copy=False)
         x_test = None if x_test is None else x_test.astype(np.float32, copy=False)
     task, reason, y, y_test, class_names = _settle_targets(raw, task, source)
-    splits = _split_rows(x, y, x_test, y_test, task, int_option(seed, "seed", source),
-                         _float(valid_fraction, 0.2, "valid_fraction", source),
-                         _float(test_fraction, 0.2, "test_fraction", source), source)
+    rows = _split_rows(np.arange(len(x)), y, None if x_test is None else np.arange(len(x_test)), y_test, task,
+                       int_option(seed, "seed", source), _float(valid_fraction, 0.2, "valid_fraction", source),
+                       _float(test_fraction, 0.2, "test_fraction", source), source)
+    splits = {k: ((x_test if k == "test" and x_test is not None else x)[index], ys)
+              for k, (index, ys) in rows.items()}
     encoding = None
     extra = dict(raw.extra)
     if raw.table is not None:
@@ -231,7 +233,7 @@ def build_bundle(
     if task == "multilabel" and not class_names:
         meta.class_names = [str(i) for i in range(y.shape[1])]
         meta.num_classes = y.shape[1]
-    return DataBundle(**{k: _tensor_split(*v) for k, v in splits.items()}, meta=meta)
+    return DataBundle(**{k: _tensor_split(*v, rows[k][0]) for k, v in splits.items()}, meta=meta)
 
 
 def normalize_like(x: np.ndarray, meta: DatasetMeta) -> np.ndarray:
@@ -401,7 +403,9 @@ def _standardize_targets(splits: dict[str, Arrays]):
     return splits, t_mean.tolist(), t_std.tolist()
 
 
-def _tensor_split(xs: np.ndarray, ys: np.ndarray | None) -> TensorSplit:
-    """One split's arrays as contiguous float32 inputs and targets tensors."""
+def _tensor_split(xs: np.ndarray, ys: np.ndarray | None, rows: np.ndarray | None = None) -> TensorSplit:
+    """One split's arrays as contiguous float32 inputs and targets tensors, with the items' ``rows`` in
+    their source when known."""
     ty = None if ys is None else torch.from_numpy(np.ascontiguousarray(ys))
-    return TensorSplit(torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32)), ty)
+    tr = None if rows is None else torch.from_numpy(np.asarray(rows, dtype=np.int64))
+    return TensorSplit(torch.from_numpy(np.ascontiguousarray(xs, dtype=np.float32)), ty, tr)

@@ -59,10 +59,13 @@ class DatasetMeta:
 
 @dataclass
 class TensorSplit:
-    """One split held in memory: inputs ``x`` (N, ...) and targets ``y`` (N, ...) or None."""
+    """One split held in memory: inputs ``x`` (N, ...) and targets ``y`` (N, ...) or None. ``rows``, when
+    known, numbers each item in its source (the data row of the file, or of its own test file), so that
+    error analysis can point at the rows a model gets most wrong."""
 
     x: torch.Tensor
     y: torch.Tensor | None = None
+    rows: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return len(self.x)
@@ -73,7 +76,8 @@ class TensorSplit:
 
     def subset(self, index: torch.Tensor) -> TensorSplit:
         """The rows at ``index``."""
-        return TensorSplit(self.x[index], None if self.y is None else self.y[index])
+        return TensorSplit(self.x[index], None if self.y is None else self.y[index],
+                           None if self.rows is None else self.rows[index])
 
 
 @dataclass

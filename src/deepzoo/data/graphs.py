@@ -117,7 +117,8 @@ def node_bundle(name: str, data: Any, masks: Masks,
                 reason: str = "", node_names: list[str] | None = None) -> DataBundle:
     """Validate a node-task graph and wrap it: ``data.y`` holds class indices (−1: no label) when
     ``class_names`` is given, else float regression targets (NaN: no label). Errors name nodes by
-    ``node_names`` (the file's ids) when given, else by index."""
+    ``node_names`` (the file's ids) when given, else by index; the ids are kept in
+    ``meta.extra["node_names"]``."""
     train, valid, test = masks
     choice_option(normalize, NORMALIZE, "normalize", source)
     check_features(data.x, source, node_names)
@@ -140,6 +141,8 @@ def node_bundle(name: str, data: Any, masks: Masks,
         class_names=list(class_names or []), mean=mean, std=std,
         extra={"target_task": target, "num_nodes": data.num_nodes, "num_edges": data.num_edges},
     )
+    if node_names:  # the file's own ids, which plots label the nodes with
+        meta.extra["node_names"] = [str(n) for n in node_names]
     return DataBundle(GraphSplit(data, train), GraphSplit(data, valid), GraphSplit(data, test), meta)
 
 

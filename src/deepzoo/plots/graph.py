@@ -72,9 +72,10 @@ def _layout(edge_index: torch.Tensor, num_nodes: int, seed: int):
 
 def draw_node_predictions(edge_index: torch.Tensor, num_nodes: int, predicted: np.ndarray, true: np.ndarray,
                           train: np.ndarray, class_names: Sequence[str], path: Path, title: str,
-                          seed: int = 0) -> Path:
+                          seed: int = 0, node_names: Sequence[str] | None = None) -> Path:
     """The graph (spring layout) with each node filled in its predicted class; a red ring marks a wrong
-    prediction of a labelled node, a square a training node."""
+    prediction of a labelled node, a square a training node. Up to 60 nodes are labelled with
+    ``node_names`` (the ids in the user's file), else with their index."""
     import networkx as nx
 
     graph, pos = _layout(edge_index, num_nodes, seed)
@@ -93,7 +94,8 @@ def draw_node_predictions(edge_index: torch.Tensor, num_nodes: int, predicted: n
                                edgecolors=["red" if wrong[n] else "black" for n in nodes],
                                linewidths=[2.0 if wrong[n] else 0.4 for n in nodes])
     if num_nodes <= 60:
-        nx.draw_networkx_labels(graph, pos, ax=ax, font_size=6)
+        names = {n: str(node_names[n]) for n in graph.nodes} if node_names else None
+        nx.draw_networkx_labels(graph, pos, labels=names, ax=ax, font_size=6)
     handles = [plt.Line2D([], [], marker="o", ls="", color=colours[k], label=f"predicted {name}")
                for k, name in enumerate(class_names)]
     handles += [plt.Line2D([], [], marker="o", ls="", mfc="white", mec="red", mew=2, label="wrong"),

@@ -1,4 +1,5 @@
-"""Plots of a supervised run: confusion matrix, decision boundary, predicted vs true, PR curves."""
+"""Plots of a supervised run: confusion matrix, decision boundary, predicted vs true, PR curves, and the
+error analysis's top-loss grid and residuals."""
 
 from __future__ import annotations
 
@@ -10,24 +11,69 @@ import torchmetrics.functional.classification as C
 
 from .common import plt, save_figure
 
+#: counts are written in the cells up to this many classes; beyond, the colour alone says the share
+ANNOTATED_CLASSES = 20
+#: the smallest tick-label font (points); where the cells are narrower, every n-th label is shown
+SMALLEST_LABEL_PT = 5.0
+#: class names longer than this are cut (with "…") on the axes
+LABEL_CHARS = 18
 
-def confusion_matrix_plot(pred: np.ndarray, true: np.ndarray, names: list[str], path: Path) -> Path:
-    """Counts of (true, predicted) classes, annotated."""
+
+def short_label(name: str, limit: int = LABEL_CHARS) -> str:
+    """``name`` cut to ``limit`` characters, ending in "…" when cut."""
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
+def class_ticks(k: int, axis_inches: float) -> tuple[float, int]:
+    """The tick-label font size (points) and the step between labelled classes for ``k`` classes along an
+    axis ``axis_inches`` long: one line of text (about 1.2 em tall with its descent) must fit in a cell,
+    so the font is 70 % of the cell; when it would fall below :data:`SMALLEST_LABEL_PT` only every
+    ``step``-th class is labelled."""
+    cell_pt = 72.0 * axis_inches / max(k, 1)
+    size = min(9.0, 0.7 * cell_pt)
+    if size >= SMALLEST_LABEL_PT:
+        return size, 1
+    return SMALLEST_LABEL_PT, int(np.ceil(SMALLEST_LABEL_PT / (0.7 * cell_pt)))
+
+
+def confusion_matrix_figure(counts: np.ndarray, names: list[str], title: str = "confusion matrix (test)"):
+    """The confusion matrix as a figure, legible from 2 to 100+ classes: each cell coloured by its share
+    of the true class (rows sum to 1, one colour scale 0–1 whatever the class sizes), counts written in
+    the cells up to :data:`ANNOTATED_CLASSES` classes, the user's class names on both axes — cut to
+    :data:`LABEL_CHARS` characters, the x labels turned upright when a name is wider than its column, and
+    thinned to every n-th class when one line of text no longer fits a cell (:func:`class_ticks`)."""
     k = len(names)
-    counts = np.zeros((k, k), dtype=int)
-    np.add.at(counts, (true, pred), 1)
-    fig, ax = plt.subplots(figsize=(0.45 * k + 2.5, 0.45 * k + 2))
-    ax.imshow(counts, cmap="Blues")
-    for i in range(k):
-        for j in range(k):
-            ax.text(j, i, counts[i, j], ha="center", va="center", fontsize=7,
-                    color="white" if counts[i, j] > counts.max() / 2 else "black")
-    ax.set_xticks(range(k), names, rotation=90 if k > 12 else 0)
-    ax.set_yticks(range(k), names)
+    shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
+    side = float(np.clip(0.42 * k + 1.5, 4.0, 15.0))  # the matrix's side in inches
+    fig, ax = plt.subplots(figsize=(side + 1.8, side + 1.2))
+    image = ax.imshow(shares, cmap="Blues", vmin=0.0, vmax=1.0)
+    fig.colorbar(image, ax=ax, fraction=0.04, pad=0.02, label="share of the true class")
+    if k <= ANNOTATED_CLASSES:
+        for i in range(k):
+            for j in range(k):
+                if counts[i, j]:
+                    ax.text(j, i, int(counts[i, j]), ha="center", va="center", fontsize=7,
+                            color="white" if shares[i, j] > 0.5 else "black")
+    ax.apply_aspect()  # the matrix's drawn size, once the colour bar has taken its share
+    size, step = class_ticks(k, ax.get_position().width * fig.get_figwidth())
+    labels = [short_label(str(n)) for n in names]
+    shown = list(range(0, k, step))
+    widest_pt = max(len(labels[i]) for i in shown) * 0.6 * size  # an average glyph is ~0.6 em wide
+    upright = widest_pt > 0.9 * 72.0 * ax.get_position().width * fig.get_figwidth() / k * step
+    ax.set_xticks(shown, [labels[i] for i in shown], rotation=90 if upright else 0, fontsize=size)
+    ax.set_yticks(shown, [labels[i] for i in shown], fontsize=size)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    ax.set_title("confusion matrix (test)")
-    return save_figure(fig, path)
+    ax.set_title(title + ("" if step == 1 else f" — every {step}th class named"))
+    return fig
+
+
+def confusion_matrix_plot(pred: np.ndarray, true: np.ndarray, names: list[str], path: Path,
+                          title: str = "confusion matrix (test)") -> Path:
+    """:func:`confusion_matrix_figure` of the (true, predicted) counts, saved as PNG."""
+    counts = np.zeros((len(names), len(names)), dtype=int)
+    np.add.at(counts, (true, pred), 1)
+    return save_figure(confusion_matrix_figure(counts, names, title), path)
 
 
 @torch.no_grad()
@@ -75,6 +121,38 @@ def pr_curves_plot(probs: torch.Tensor, targets: torch.Tensor, names: list[str],
     ax.set_ylabel("precision")
     ax.set_title("precision–recall per label (test)")
     ax.legend(fontsize=7, ncol=2)
+    return save_figure(fig, path)
+
+
+def top_losses_plot(images: torch.Tensor, titles: list[str], wrong: list[bool], path: Path, title: str,
+                    columns: int = 4) -> Path:
+    """A grid of images in [0, 1] (N, C, H, W), each titled with its own lines (true and predicted class,
+    loss, probability), in red when the prediction is wrong."""
+    rows = -(-len(images) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(2.1 * columns, 2.35 * rows + 0.4), squeeze=False)
+    for ax in axes.flat:
+        ax.set_axis_off()
+    for ax, image, text, bad in zip(axes.flat, images, titles, wrong):
+        picture = image.permute(1, 2, 0).numpy()
+        ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1,
+                  interpolation="nearest")
+        ax.set_title(text, fontsize=7, color="tab:red" if bad else "black")
+    fig.suptitle(title, fontsize=10)
+    return save_figure(fig, path)
+
+
+def residuals_plot(pred: np.ndarray, true: np.ndarray, names: list[str], path: Path, title: str) -> Path:
+    """Residuals (true − predicted, target units) against the predictions, one panel per target, with the
+    zero line: a trend or a funnel shape shows a bias the mean error hides."""
+    k = pred.shape[1]
+    fig, axes = plt.subplots(1, k, figsize=(4 * k, 3.6), squeeze=False)
+    for j, ax in enumerate(axes[0]):
+        ax.scatter(pred[:, j], true[:, j] - pred[:, j], s=10, alpha=0.7)
+        ax.axhline(0.0, color="k", ls="--", lw=1)
+        ax.set_xlabel(f"predicted {names[j]}" if j < len(names) else "predicted")
+        ax.set_ylabel("residual (true − predicted)")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
 
 

@@ -418,7 +418,8 @@ class NodeRecipe(GraphRecipe):
             correct = int(((predicted == y) & split.mask.cpu().numpy()).sum())
             draw_node_predictions(g.edge_index.cpu(), g.num_nodes, predicted, y, train, meta.class_names,
                                   folder / "graph.png", f"{name} on {meta.name}: predicted classes "
-                                  f"({correct}/{len(split)} test nodes right)", seed=seed)
+                                  f"({correct}/{len(split)} test nodes right)", seed=seed,
+                                  node_names=meta.extra.get("node_names"))
 
 
 class LinkRecipe(GraphRecipe):
