@@ -112,8 +112,10 @@ def param_importances(study: optuna.Study) -> dict[str, float]:
 
 
 def write_report(study: optuna.Study, settings: StudySettings, plots: bool = True) -> StudyReport:
-    """Write ``trials.csv``, ``best.yaml`` and the plots into the study folder."""
+    """Write ``trials.csv``, ``best.yaml``, the plots and the HTML page of them all (``report.html``) into
+    the study folder."""
     from ..plots.tune import plot_history, plot_importances, plot_trial_curves
+    from ..report import write_study_report
 
     folder = settings.folder
     rows = trial_rows(study, settings)
@@ -135,4 +137,5 @@ def write_report(study: optuna.Study, settings: StudySettings, plots: bool = Tru
         report.importances = param_importances(study)
         if report.importances:
             report.files["importances"] = plot_importances(report.importances, folder / "plots" / "importances.png")
+    report.files["report"] = write_study_report(folder)
     return report

@@ -5,14 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-
-def cell(value: Any) -> str:
-    """A table cell: floats with 4 significant digits, missing values as '-'."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.4g}"
-    return str(value)
+from ..report.html import number as cell  # a cell reads the same in a text table and in an HTML report
 
 
 def format_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
