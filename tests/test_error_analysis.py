@@ -45,7 +45,8 @@ def test_per_class_scores_match_counts_by_hand():
 
 def test_confused_pairs_counted_and_shared_by_hand():
     pairs = confused_pairs(PRED, TRUE, NAMES, top=3)
-    assert [(p.true, p.predicted, p.count) for p in pairs] == [("bird", "dog", 3), ("cat", "dog", 1), ("dog", "bird", 1)]
+    expected = [("bird", "dog", 3), ("cat", "dog", 1), ("dog", "bird", 1)]  # ties in class order
+    assert [(p.true, p.predicted, p.count) for p in pairs] == expected
     assert pairs[0].share_of_class == pytest.approx(3 / 6) and pairs[0].share_of_errors == pytest.approx(3 / 6)
     assert pairs[1].share_of_class == pytest.approx(1 / 3) and pairs[1].share_of_errors == pytest.approx(1 / 6)
 
@@ -114,6 +115,23 @@ def test_regression_residuals_and_largest_errors_in_target_units(tmp_path):
     assert (top[0]["row"], top[0]["rooms"], top[0]["true price"], top[0]["predicted price"]) == ("1", "5", "8", "12")
     assert (tmp_path / "errors" / "test" / "residuals.png").stat().st_size > 0
     assert "mean absolute residual 1.333, largest 4" in lines[0]
+
+
+def test_top_loss_nodes_of_a_graph_are_named_by_the_files_ids(tmp_path):
+    from deepzoo.data.bundle import GraphSplit
+
+    meta = DatasetMeta("club", "node", (1,), num_classes=2, class_names=["a", "b"],
+                       extra={"node_names": ["ann", "bob", "cy", "dee"]})
+    graph = SimpleNamespace(x=torch.tensor([[1.0], [2.0], [3.0], [4.0]]))
+    test = GraphSplit(graph, torch.tensor([False, True, False, True]))  # bob and dee
+    outputs = torch.tensor([[0.0, 2.0], [0.0, -1.0]])  # bob: b with p = σ(2), dee: b with p = σ(−1)
+    recipe = SimpleNamespace(head=TaskHead("multiclass", meta), data=DataBundle(test, test, test, meta),
+                             loader=lambda split, batch_size: [split],
+                             outputs=lambda loader: (outputs, torch.tensor([0, 1])))
+    write_error_analysis(recipe, tmp_path, "test", 64)
+    top = read_csv(tmp_path / "errors" / "test" / "top_losses.csv")
+    assert [(r["node"], r["x0"], r["true"], r["predicted"]) for r in top] == [("bob", "2", "a", "b"),
+                                                                            ("dee", "4", "b", "a")]
 
 
 # -- diagnostics ---------------------------------------------------------------------------------------
@@ -224,7 +242,7 @@ def test_style_losses_that_reach_zero_leave_no_gap():
     assert {key for key, *_ in curves} == {"total", "content", "style"}  # never positive: not drawn
     floor = loss_floor(rows)
     assert floor == pytest.approx(min(2.0 / 5, 0.5 / 4, 1.0 / 5) / 10)
-    for key, _, _, values in curves:
+    for _, _, _, values in curves:
         assert all(math.isfinite(v) and v > 0 for v in values)
     content = next(values for key, _, _, values in curves if key == "content")
     assert content[:2] == [floor, floor]

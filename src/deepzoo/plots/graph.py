@@ -95,7 +95,8 @@ def draw_node_predictions(edge_index: torch.Tensor, num_nodes: int, predicted: n
                                linewidths=[2.0 if wrong[n] else 0.4 for n in nodes])
     if num_nodes <= 60:
         names = {n: str(node_names[n]) for n in graph.nodes} if node_names else None
-        nx.draw_networkx_labels(graph, pos, labels=names, ax=ax, font_size=6)
+        nx.draw_networkx_labels(graph, pos, labels=names, ax=ax, font_size=6,
+                                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.7, "lw": 0})
     handles = [plt.Line2D([], [], marker="o", ls="", color=colours[k], label=f"predicted {name}")
                for k, name in enumerate(class_names)]
     handles += [plt.Line2D([], [], marker="o", ls="", mfc="white", mec="red", mew=2, label="wrong"),

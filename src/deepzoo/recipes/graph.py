@@ -386,13 +386,19 @@ class NodeRecipe(GraphRecipe):
         return {"loss": self.head.loss(out[mask], batch.graph.y[mask])}
 
     @torch.no_grad()
-    def evaluate(self, loader, split: str) -> dict[str, float]:
-        """The head's metrics over the split's mask."""
+    def outputs(self, loader) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The outputs and targets of the split's nodes (its mask), in node order."""
         items = list(loader)
         if not items:
-            return {}
+            return None
         out, mask = self.node_outputs(items[0]), items[0].mask
-        return self.head.metrics(out[mask], items[0].graph.y[mask])
+        return out[mask], items[0].graph.y[mask]
+
+    @torch.no_grad()
+    def evaluate(self, loader, split: str) -> dict[str, float]:
+        """The head's metrics over the split's mask."""
+        result = self.outputs(loader)
+        return {} if result is None else self.head.metrics(*result)
 
     def baseline_metrics(self) -> dict[str, float]:
         """An MLP on the features and label propagation on the edges (:func:`node_baselines`)."""

@@ -50,7 +50,7 @@ def error_folder(run_dir: Path, split: str) -> Path:
 def write_error_analysis(recipe: Any, run_dir: Path, split: str, batch_size: int) -> list[str]:
     """Write the error analysis of ``split`` of a trained supervised ``recipe`` into
     :func:`error_folder` and return the lines for the log (nothing for other tasks or an empty split)."""
-    task = getattr(recipe, "task", None)
+    task = getattr(getattr(recipe, "head", None), "task", None)  # a node run's head is multiclass or regression
     if task not in ANALYSED_TASKS or not hasattr(recipe, "outputs"):
         return []
     data = recipe.data.splits()[split]
@@ -63,10 +63,10 @@ def write_error_analysis(recipe: Any, run_dir: Path, split: str, batch_size: int
     losses = item_losses(outputs, targets, task)
     if task == "regression":
         return _regression(recipe, data, outputs, targets, losses, folder, split)
-    return _classification(recipe, data, outputs, targets, losses, folder, split)
+    return _classification(recipe, task, data, outputs, targets, losses, folder, split)
 
 
-def _classification(recipe, data, outputs, targets, losses, folder: Path, split: str) -> list[str]:
+def _classification(recipe, task: str, data, outputs, targets, losses, folder: Path, split: str) -> list[str]:
     """Per-class scores, confused pairs, the confusion matrix and the top losses of a classifier."""
     from ..plots.supervised import confusion_matrix_plot
 
@@ -76,7 +76,7 @@ def _classification(recipe, data, outputs, targets, losses, folder: Path, split:
     labels = predicted["label"].numpy()
     true = targets.reshape(-1).long().numpy()
     probs = predicted["probability"]
-    if recipe.task == "binary":  # P(class 1) → the probability of each class
+    if task == "binary":  # P(class 1) → the probability of each class
         probs = torch.stack([1 - probs, probs], 1)
     scores = per_class_scores(labels, true, names)
     pairs = confused_pairs(labels, true, names, TOP_PAIRS)
@@ -145,8 +145,15 @@ def _item(data, i: int) -> torch.Tensor:
 
 def _source_columns(recipe, data, index: list[int]) -> tuple[list[str], list[list]]:
     """The columns that identify the items at ``index``: the file's own line and cells for a CSV file read
-    by the run (``csv:PATH``), else the item's row in its source and its features in the data's units."""
+    by the run (``csv:PATH``), a graph's nodes by the file's ids, else the item's row in its source and its
+    features in the data's units."""
     meta = recipe.data.meta
+    if hasattr(data, "graph"):  # a node task: the split's nodes by the file's ids, and their features
+        nodes = data.mask.nonzero().view(-1)[index].tolist()
+        ids = meta.extra.get("node_names")
+        x = data.graph.x[nodes].float().cpu()
+        return ["node", *(f"x{j}" for j in range(x.shape[1]))], [
+            [ids[n] if ids else n, *values] for n, values in zip(nodes, x.tolist())]
     rows = getattr(data, "rows", None)
     number = [int(rows[i]) if rows is not None else i for i in index]
     fmt, path, _ = parse_spec(recipe.config.data.spec)
