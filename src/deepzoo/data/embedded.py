@@ -121,3 +121,35 @@ def digits_multilabel(count: int | str = 3000, **options: Any):
         x[i, 0] = np.block([[images[a], images[b]], [images[c], images[e]]])
         y[i, d.target[[a, b, c, e]]] = 1
     return build_bundle(RawData("digits-multilabel", x, y, class_names=[str(k) for k in range(10)]), **options)
+
+
+#: the ``patches`` classes and the colour of their square (RGB in [0, 1])
+PATCH_COLOURS = {"red": (1.0, 0.0, 0.0), "green": (0.0, 1.0, 0.0), "blue": (0.0, 0.0, 1.0), "yellow": (1.0, 1.0, 0.0)}
+
+
+def patch_images(count: int, size: int = 32, patch: int = 8, seed: int = DATA_SEED
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``count`` RGB images (N, 3, size, size) of uniform noise, each with one solid ``patch``×``patch``
+    square of a class colour (:data:`PATCH_COLOURS`) at a random spot; the class is the colour, so the only
+    evidence for it is the square. Returns the images, the labels and the squares' boxes (top, left,
+    bottom, right; bottom and right exclusive) — what the pointing check of attribution maps needs."""
+    if not 1 <= patch <= size:
+        raise DataError(f"patches: patch={patch} must be between 1 and size={size}")
+    rng = np.random.default_rng(seed)
+    x = rng.random((count, 3, size, size), dtype=np.float32)
+    y = rng.integers(0, len(PATCH_COLOURS), size=count)
+    corners = rng.integers(0, size - patch + 1, size=(count, 2))
+    colours = np.asarray(list(PATCH_COLOURS.values()), dtype=np.float32)
+    for i, (top, left) in enumerate(corners):
+        x[i, :, top:top + patch, left:left + patch] = colours[y[i]][:, None, None]
+    boxes = np.concatenate([corners, corners + patch], axis=1)
+    return x, y.astype(np.int64), boxes
+
+
+@DATASETS.register("patches", kind="image",
+                   summary="noise images with one coloured square: the class is its colour (attribution checks)")
+def patches(count: int | str = 2000, size: int | str = 32, patch: int | str = 8, **options: Any):
+    """:func:`patch_images` as a dataset: 4 classes (red, green, blue, yellow), 32×32 by default. A map
+    that explains a trained model should point at the square (chance: its share of the image, 1/16)."""
+    x, y, _ = patch_images(int(count), int(size), int(patch))
+    return build_bundle(RawData("patches", x, y, class_names=list(PATCH_COLOURS)), **options)

@@ -10,13 +10,18 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from ..files import atomic_path  # noqa: E402
+
 
 def save_figure(fig, path: str | Path) -> Path:
-    """Save ``fig`` as PNG (creating the folder) and close it."""
+    """Save ``fig`` as PNG (creating the folder) and close it. The file is written atomically, since
+    reports and later commands read a run's pictures (see :mod:`deepzoo.files`)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    try:
+        with atomic_path(path) as tmp:
+            fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
     return path
 
 
