@@ -97,7 +97,8 @@ def load_corpus(path: str | Path) -> list[Document]:
     raise DataError(f"{path}: corpus not found (give a CSV file or a folder of .md/.txt files)")
 
 
-def _read_text(path: Path) -> str:
+def read_text(path: Path) -> str:
+    """The UTF-8 text of a file (a byte-order mark is dropped); a :class:`DataError` naming the bad byte."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:
@@ -110,7 +111,7 @@ def _read_folder(folder: Path) -> list[Document]:
         raise DataError(f"{folder}: no {', '.join(TEXT_SUFFIXES)} files in this folder")
     documents = []
     for file in files:
-        content = _read_text(file)
+        content = read_text(file)
         if not content.strip():
             raise DataError(f"{file}: empty document")
         documents.append(parse_markdown(content, file.relative_to(folder).as_posix()))
@@ -119,7 +120,7 @@ def _read_folder(folder: Path) -> list[Document]:
 
 def _read_csv(path: Path) -> list[Document]:
     """Rows of ``source,full_text,title`` (any column order, extra columns ignored); one error per problem."""
-    lines = _read_text(path).splitlines(keepends=True)
+    lines = read_text(path).splitlines(keepends=True)
     csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))  # whole articles are longer than 128 KiB
     reader = csv.reader(lines, strict=True)
     try:

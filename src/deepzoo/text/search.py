@@ -19,7 +19,7 @@ from .autocorrect import SpellingCorrector
 from .bm25 import BM25Index
 from .corpus import Document, builtin_corpus, plain_text, without_code_blocks
 from .edit_distance import Step, align
-from .summarize import summarize
+from .summarize import summarize_with
 from .tokenize import STOP_WORDS, WORD, analyze, stem, words
 
 
@@ -115,15 +115,23 @@ class SearchEngine:
         return WORD.sub(replace, query), tuple(corrections.values())
 
     def search(
-        self, query: str, top: int = 5, autocorrect: bool = True, summary_sentences: int = 3
+        self,
+        query: str,
+        top: int = 5,
+        autocorrect: bool = True,
+        summary_sentences: int = 3,
+        summary_method: str = "luhn",
     ) -> SearchResult:
-        """The ``top`` best documents for ``query`` with summaries of at most ``summary_sentences``."""
+        """The ``top`` best documents for ``query`` with summaries of at most ``summary_sentences``.
+
+        ``summary_method`` names the summariser (:data:`deepzoo.text.summarize.SUMMARIZERS`).
+        """
         corrected, corrections = self.autocorrect(query) if autocorrect else (query, ())
         hits = [
             SearchHit(
                 self.documents[h.doc],
                 h.score,
-                summarize(plain_text(self.documents[h.doc].text), max_sentences=summary_sentences),
+                summarize_with(summary_method, plain_text(self.documents[h.doc].text), summary_sentences),
             )
             for h in self.index.top(analyze(corrected), top)
         ]

@@ -6,6 +6,10 @@ relative frequencies, so long sentences are not favoured for their length, and s
 1.2 × the mean score are kept in their original order. Words are matched as tokens, never as substrings
 ("net" does not count inside "network"); the threshold is a float (no int() truncation); the best
 sentence is kept when none passes; an empty text gives an empty summary instead of a division by zero.
+
+Beside it, two other extractive methods share the sentence splitter, selectable by name through
+:data:`SUMMARIZERS` (``deepzoo explain --summarize FILE --method luhn|textrank|lead``): the lead
+baseline (the first sentences; hard to beat on news, Nenkova 2005) and TextRank (:mod:`.textrank`).
 """
 
 from __future__ import annotations
@@ -13,7 +17,12 @@ from __future__ import annotations
 import re
 from collections import Counter
 
+from ..registry import Registry
+from .textrank import textrank_scores
 from .tokenize import analyze
+
+#: Summary methods by name: ``SUMMARIZERS.get(name).factory(text, max_sentences)`` → sentences.
+SUMMARIZERS = Registry("summary method")
 
 # A sentence ends at . ! or ? followed by space and a capital, digit or opening bracket/quote.
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[A-Z0-9])")
@@ -62,5 +71,38 @@ def summarize(text: str, ratio: float = 1.2, max_sentences: int | None = None) -
     if not chosen:
         chosen = [max(range(len(scores)), key=lambda i: (scores[i], -i))]
     if max_sentences is not None and len(chosen) > max_sentences:
-        chosen = sorted(sorted(chosen, key=lambda i: (-scores[i], i))[:max_sentences])
+        chosen = best_in_text_order(chosen, scores, max_sentences)
     return [sentences[i] for i in chosen]
+
+
+def best_in_text_order(candidates: list[int], scores: list[float], count: int) -> list[int]:
+    """The ``count`` best-scoring of the sentence indices ``candidates`` (ties: earlier), in text order."""
+    return sorted(sorted(candidates, key=lambda i: (-scores[i], i))[:count])
+
+
+@SUMMARIZERS.register("luhn")
+def luhn_summary(text: str, max_sentences: int = 3) -> list[str]:
+    """Luhn's summary (:func:`summarize` with the 1.2 × mean threshold), at most ``max_sentences``."""
+    return summarize(text, max_sentences=max_sentences)
+
+
+@SUMMARIZERS.register("lead")
+def lead_summary(text: str, max_sentences: int = 3) -> list[str]:
+    """The baseline: the first ``max_sentences`` sentences of the text."""
+    return split_sentences(text)[:max_sentences]
+
+
+@SUMMARIZERS.register("textrank")
+def textrank_summary(text: str, max_sentences: int = 3) -> list[str]:
+    """The ``max_sentences`` sentences with the highest TextRank, in text order."""
+    sentences = split_sentences(text)
+    scores = textrank_scores(sentences)
+    return [sentences[i] for i in best_in_text_order(list(range(len(sentences))), scores, max_sentences)]
+
+
+def summarize_with(method: str, text: str, max_sentences: int = 3) -> list[str]:
+    """The summary of ``text`` by the named method (``luhn``, ``textrank`` or ``lead``).
+
+    An unknown name raises :class:`~deepzoo.errors.ConfigError` with the close matches.
+    """
+    return SUMMARIZERS.get(method).factory(text, max_sentences)
