@@ -25,7 +25,8 @@ CARDED_NAMES = (
     "resnet18 resnet34 resnet50 resnet101 resnet152 resnet20 resnet32 resnet44 resnet56 resnet110 "
     "mobilenet_v1 vit_b_16 vit_l_16 vit_h_14 vit_hybrid_r50 vit_tiny_patch4_32 vit_tiny_patch2_8 mnist1d_cnn "
     "gan dcgan cgan acgan srgan pix2pix cyclegan ae sparse_ae denoising_ae contractive_ae "
-    "conv_ae vae aae gnn gcn simclr rotation jigsaw relpatch exemplar style_transfer unet"
+    "conv_ae vae aae gnn gcn simclr rotation jigsaw relpatch exemplar style_transfer unet "
+    "gpt_nano gpt_micro gpt_mini gpt2"
 ).split()
 
 
