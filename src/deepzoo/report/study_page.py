@@ -37,7 +37,8 @@ def study_page(folder: Path) -> str:
     best = read_text(folder / "best.yaml")
     sections.append(Section("Best config", preformatted(best) + f'<p class="note">replay: deepzoo train --config '
                             f'{text(folder / "best.yaml")}</p>' if best else '<p class="note">no trial completed</p>'))
-    sections += folder_sections(folder, top_heading="Trials")
+    # the trials table (the top level's trials.csv) before the plots drawn from it
+    sections += sorted(folder_sections(folder, top_heading="Trials"), key=lambda s: s.title != "Trials")
     sections.append(versions_section(None))
     return page(f"Study {folder.name}", f"{settings.get('direction', '?')} {settings.get('monitor', '?')} — {folder}",
                 sections)
