@@ -79,7 +79,9 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
       and accuracy; the model is built at the weights' crop size unless ``input_size``/``image_size`` is
       given (it matters for ViT's position embeddings);
     - a local state-dict file (``.pt``/``.pth`` read with ``weights_only=True``, or ``.safetensors``);
-      files saved from the torchvision model of the same name load through the family's key mapping.
+      files saved from the torchvision model of the same name load through the family's key mapping;
+    - ``"hf:gpt2"`` (``hf:REPO``): OpenAI's GPT-2 weights from the Hugging Face hub's cache, sized by the
+      repository's config (:mod:`deepzoo.models.gpt_weights`).
 
     Either loads completely; when ``num_classes`` is given, the classifier may differ (another class
     count) and is then freshly initialised, as timm's ``pretrained=True, num_classes=N`` does. A keyword
@@ -95,6 +97,10 @@ def create_model(name: str, weights: str | None = None, **kwargs: Any) -> nn.Mod
             raise ConfigError(
                 f"model {name!r} does not take {', '.join(unknown)}; it takes {', '.join(params) or 'nothing'}"
             )
+    from .gpt_weights import is_hub_weights, load_hub_gpt
+
+    if is_hub_weights(weights):
+        return load_hub_gpt(name, weights, kwargs)
     named = resolve_weights(name, weights) if is_named_weights(weights) else None
     if named is not None:
         check_arguments(named, kwargs)
