@@ -136,7 +136,10 @@ def top_losses_plot(images: torch.Tensor, titles: list[str], wrong: list[bool], 
         picture = image.permute(1, 2, 0).numpy()
         ax.imshow(picture[..., 0] if picture.shape[-1] == 1 else picture, cmap="gray", vmin=0, vmax=1,
                   interpolation="nearest")
-        ax.set_title(text, fontsize=7, color="tab:red" if bad else "black")
+        # a text above the image, not an axes title: matplotlib re-measures every title's position on
+        # each draw, which made this grid cost seconds
+        ax.text(0.5, 1.02, text, transform=ax.transAxes, ha="center", va="bottom", fontsize=7,
+                color="tab:red" if bad else "black")
     fig.suptitle(title, fontsize=10)
     return save_figure(fig, path)
 
