@@ -8,6 +8,9 @@ written before the next is read, so a folder of any size never sits in memory. T
 is the file's path. ``--top K`` writes a multiclass run's K most probable classes instead of every
 class's probability. A segmentation run writes each image's predicted mask into the ``--output`` folder
 (a palette PNG named after the image) and lists the masks on stdout.
+
+``deepzoo predict FILE.onnx --input ...`` runs a supervised run's export (``deepzoo export RUN``) in ONNX
+Runtime instead, reading the inputs with the preprocessing its metadata states and writing the same CSV.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pathlib import Path
 
 def add_parser(sub) -> None:
     p = sub.add_parser("predict", help="predictions of a trained run (or a pretrained model) for new inputs")
-    p.add_argument("run", nargs="?", help="run folder or name under runs/")
+    p.add_argument("run", nargs="?", help="run folder or name under runs/, or an exported FILE.onnx")
     p.add_argument("--model", help="instead of a run: a zoo model with --weights (imagenet or torchvision:ENUM)")
     p.add_argument("--weights", help="the named weights of --model (default imagenet)")
     p.add_argument("--top", type=int, metavar="K", help="the K most probable classes and their probabilities "
@@ -52,12 +55,16 @@ def _loaded(args: argparse.Namespace):
                           "--weights imagenet)")
     if args.weights:
         raise ConfigError("--weights goes with --model; a run predicts with its own trained weights")
+    if _is_onnx(args.run):
+        from ..export.onnx_run import onnx_run
+
+        return onnx_run(args.run), args.top
     return api.load_run(args.run, args.runs_dir, with_data=False), args.top
 
 
 def predict(args: argparse.Namespace) -> int:
     from .. import api
-    from ..data.inputs import image_inputs, input_ids
+    from ..data.inputs import image_inputs, input_ids, read_inputs
     from ..errors import DataError
 
     loaded, top = _loaded(args)
@@ -70,7 +77,7 @@ def predict(args: argparse.Namespace) -> int:
     images = image_inputs(path, meta, args.skip_bad)
     if meta.task == "segmentation":
         return _predict_masks(loaded, images, path, args)
-    if images is None and loaded.dir is None:
+    if images is None and loaded.dir is None and not _is_onnx(args.run):
         raise DataError(f"{args.input}: {args.model} with pretrained weights predicts images (an image file or "
                         "a folder of them)")
     out = _open_output(args.output) if args.output else sys.stdout
@@ -79,7 +86,8 @@ def predict(args: argparse.Namespace) -> int:
         if images is not None:
             _predict_images(loaded, images, writer, max(1, args.batch_size), top)
         else:
-            result = api.predict(args.run, args.input, args.runs_dir)
+            result = (loaded.recipe.predict(read_inputs(path, meta)) if _is_onnx(args.run)
+                      else api.predict(args.run, args.input, args.runs_dir))
             table = prediction_table if top is None else functools.partial(top_classes_table, k=top)
             columns, rows = table(result, meta, input_ids(path, meta))
             writer.writerow(columns)
@@ -88,6 +96,11 @@ def predict(args: argparse.Namespace) -> int:
         if args.output:
             out.close()
     return 0
+
+
+def _is_onnx(run: str | None) -> bool:
+    """Whether the positional argument names an exported ONNX file rather than a run."""
+    return run is not None and run.lower().endswith(".onnx")
 
 
 def _predict_images(loaded, images, writer, batch_size: int, top: int | None = None) -> None:
@@ -198,10 +211,12 @@ def prediction_table(result: dict, meta, ids: list | None = None) -> tuple[list[
     return columns, rows
 
 
-def top_classes_table(result: dict, meta, ids: list, k: int) -> tuple[list[str], list[list]]:
-    """Columns and rows of a multiclass run's ``k`` most probable classes: ``id``, then ``top1``, ``p1`` …
-    ``topK``, ``pK`` (class names, most probable first, and their probabilities)."""
+def top_classes_table(result: dict, meta, ids: list | None, k: int) -> tuple[list[str], list[list]]:
+    """Columns and rows of a multiclass run's ``k`` most probable classes: ``id`` (``ids``, else the row's
+    0-based position), then ``top1``, ``p1`` … ``topK``, ``pK`` (class names, most probable first, and their
+    probabilities)."""
     probabilities = result["probability"].detach().cpu().float()
+    ids = range(len(probabilities)) if ids is None else ids
     k = min(k, probabilities.shape[1])
     best, order = probabilities.topk(k, dim=1)
     columns = ["id", *[name for i in range(1, k + 1) for name in (f"top{i}", f"p{i}")]]
