@@ -101,6 +101,8 @@ def test_the_cache_gives_the_full_forwards_logits_in_any_chunks(tiny):
         parts = [tiny(idx[:, a:b], cache=cache) for a, b in ((0, 9), (9, 10), (10, 14), (14, 20))]
     assert cache.length == 20
     torch.testing.assert_close(torch.cat(parts, dim=1), full, rtol=0, atol=1e-5)
+    with torch.no_grad():
+        torch.testing.assert_close(tiny(idx, last_only=True), full[:, -1:], rtol=0, atol=1e-6)
 
 
 def test_more_tokens_than_the_block_is_one_line(tiny):

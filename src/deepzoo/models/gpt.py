@@ -182,9 +182,11 @@ class GPT(nn.Module):
         return KVCache(self.n_layer, batch, self.n_head, self.block_size, self.n_embd // self.n_head,
                        torch.device(device) if device is not None else weight.device, weight.dtype)
 
-    def forward(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+    def forward(self, idx: torch.Tensor, cache: KVCache | None = None, last_only: bool = False) -> torch.Tensor:
         """Logits (N, T, vocab_size) for token ids ``idx`` (N, T); with ``cache``, ``idx`` holds only the
-        tokens after the cached ones, at positions ``cache.length`` onwards."""
+        tokens after the cached ones, at positions ``cache.length`` onwards. ``last_only`` computes the
+        head for the last position alone (N, 1, vocab_size): all that sampling needs, as nanoGPT does at
+        inference."""
         start = cache.length if cache is not None else 0
         tokens = idx.shape[1]
         if start + tokens > self.block_size:
@@ -196,7 +198,7 @@ class GPT(nn.Module):
             x = block(x, cache, layer)
         if cache is not None:
             cache.advance(tokens)
-        return self.lm_head(self.ln_f(x))
+        return self.lm_head(self.ln_f(x[:, -1:] if last_only else x))
 
     def convert_state_dict(self, state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """A state dict without ``lm_head.weight`` (tied, so files often leave it out) gets it from

@@ -71,10 +71,10 @@ def generate(model: torch.nn.Module, idx: torch.Tensor, max_new_tokens: int, tem
              use_cache: bool = True) -> torch.Tensor:
     """``idx`` (N, T) token ids followed by ``max_new_tokens`` sampled ones: (N, T + max_new_tokens).
 
-    ``model`` is a GPT (``model(idx, cache=...)``, ``new_cache``, ``block_size``); a context longer than its
-    block is cropped to the last ``block_size`` tokens. It runs in eval mode (no dropout) and is put back in
-    the mode it was in. ``use_cache=False`` runs the whole context every step (for comparison: the same
-    tokens, slower).
+    ``model`` is a GPT (``model(idx, cache=..., last_only=True)``, ``new_cache``, ``block_size``); a context
+    longer than its block is cropped to the last ``block_size`` tokens. It runs in eval mode (no dropout)
+    and is put back in the mode it was in. ``use_cache=False`` runs the whole context every step (for
+    comparison: the same tokens, slower).
     """
     check_sampling(max_new_tokens, temperature, top_k, top_p)
     if idx.ndim != 2 or idx.shape[1] < 1:
@@ -84,16 +84,16 @@ def generate(model: torch.nn.Module, idx: torch.Tensor, max_new_tokens: int, tem
     model.eval()
     try:
         cache = model.new_cache(idx.shape[0], idx.device) if use_cache else None
-        logits = model(idx[:, -block:], cache=cache)[:, -1]
+        logits = model(idx[:, -block:], cache=cache, last_only=True)[:, -1]
         for step in range(max_new_tokens):
             token = next_token(logits, temperature, top_k, top_p, generator)
             idx = torch.cat([idx, token], dim=1)
             if step == max_new_tokens - 1:
                 break
             if cache is not None and cache.length < block:
-                logits = model(token, cache=cache)[:, -1]
+                logits = model(token, cache=cache, last_only=True)[:, -1]
             else:  # no cache, or the window now slides: every position shifts, so recompute it
-                logits = model(idx[:, -block:])[:, -1]
+                logits = model(idx[:, -block:], last_only=True)[:, -1]
     finally:
         model.train(was_training)
     return idx
