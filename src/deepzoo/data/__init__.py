@@ -19,7 +19,7 @@ from .bundle import DataBundle, DatasetMeta, GraphSplit, TensorSplit
 DATASETS = Registry("dataset")
 FORMATS = Registry("format")
 _FAMILY_MODULES = ("embedded", "formats", "graphs", "graph_formats", "graph_formats_tu", "mixtures", "named_images",
-                   "named_graphs", "named_photos", "unpaired", "pairs", "frames", "segmentation")
+                   "named_graphs", "named_photos", "unpaired", "pairs", "frames", "segmentation", "text")
 _loaded = False
 _loading = threading.RLock()
 

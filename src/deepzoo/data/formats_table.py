@@ -318,12 +318,18 @@ def csv_raw(path: str, target: str | None = None, multilabel_sep: str | None = N
     return RawData(Path(path).stem, x, y, class_names=class_names, source=str(path), extra=extra, table=schema)
 
 
-@FORMATS.register("csv", summary="CSV with a header row; ?target=col[,col2] (default last), impute=true, id=col")
+@FORMATS.register("csv", summary="CSV with a header row; ?target=col[,col2] (default last), impute=true, id=col; "
+                                 "text=col: one document per row, for language models")
 def csv_format(path: str, target: str | None = None, multilabel_sep: str | None = None,
                delimiter: str | None = None, impute: bool | str = False, max_onehot: int | str = DEFAULT_MAX_ONEHOT,
-               id: str | None = None, **options: Any) -> DataBundle:
+               id: str | None = None, text: str | None = None, **options: Any) -> DataBundle:
     """A CSV table (see :func:`csv_raw`; ``id`` is its ``id_column``), split, encoded and normalised by
-    :func:`build_bundle`."""
+    :func:`build_bundle`; with ``text=COLUMN``, a corpus of one document per row instead, split and packed
+    into token blocks by :func:`deepzoo.data.text.text_bundle` (which takes the options)."""
+    if text is not None:
+        from .text import csv_documents, text_bundle
+
+        return text_bundle(path, csv_documents(path, text, delimiter), **options)
     check_bundle_options(options, path)
     raw = csv_raw(path, target, multilabel_sep, delimiter, impute, max_onehot, id, options.get("fitted"))
     return build_bundle(raw, **options)
