@@ -2,7 +2,7 @@
 
 Every file is written atomically (:mod:`deepzoo.files`), since it lands in a run folder that a report
 reads. A signed map (Integrated Gradients) is drawn with a diverging colour scale centred on 0 (red
-raises the score, blue lowers it); the others are non-negative and drawn from 0 to their maximum.
+raises the score, blue lowers it); the others are drawn from their smallest to their largest value (rollout's floor is far above 0).
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ def _draw_map(ax, pixels: torch.Tensor, values: torch.Tensor, signed: bool) -> N
         bound = float(np.abs(values).max()) or 1.0
         ax.imshow(values, cmap="bwr", vmin=-bound, vmax=bound, alpha=0.6, interpolation="bilinear")
     else:
-        ax.imshow(values, cmap="jet", vmin=0.0, vmax=float(values.max()) or 1.0, alpha=0.5,
+        low, high = float(values.min()), float(values.max())
+        ax.imshow(values, cmap="jet", vmin=low, vmax=high if high > low else low + 1.0, alpha=0.5,
                   interpolation="bilinear")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -47,7 +47,7 @@ METHODS.register("rollout", summary="attention rollout of a ViT (class token to 
 #: what ``baseline`` may name for Integrated Gradients
 BASELINES = ("black", "zero")
 #: interpolation points of Integrated Gradients processed per forward/backward pass
-INTERNAL_BATCH = 256
+INTERNAL_BATCH = 64
 
 
 class ClassScores(nn.Module):
@@ -181,7 +181,8 @@ def explain(model: nn.Module, x: torch.Tensor, method: str, target: torch.Tensor
     """Maps of ``method`` for the batch ``x`` (N, C, H, W) in the model's normalised space.
 
     ``target`` (N,) are the classes to explain, the predicted ones when None. The model is put in eval
-    mode and its parameters stop requiring gradients for the call (a map needs the input's gradient only).
+    mode and its parameters stop requiring gradients for the call: a map needs the input's gradient only
+    (Grad-CAM only its layer's, so the layers below that one run without recording a graph).
     """
     METHODS.get(method)
     if method == "filters":
@@ -195,7 +196,8 @@ def explain(model: nn.Module, x: torch.Tensor, method: str, target: torch.Tensor
         with torch.no_grad():
             predicted = scores(x).argmax(dim=1)
         target = predicted if target is None else target.to(x.device)
-        x = x.detach().requires_grad_()  # the input is what the gradients are taken for
+        if method in ("saliency", "integrated-gradients"):
+            x = x.detach().requires_grad_()  # their gradients are the input's (Grad-CAM's the layer's only)
         terms: dict[str, torch.Tensor] = {}
         if method == "gradcam":
             maps = gradcam(scores, x, target, layer)
