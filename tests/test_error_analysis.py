@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 import torch
+from matplotlib.text import Text
 
 from deepzoo import api, cli
 from deepzoo.data import DataBundle, DatasetMeta
@@ -200,28 +201,55 @@ def test_confusion_matrix_labels_never_overlap(names):
     plt.close(fig)
 
 
-def test_graph_plot_labels_nodes_with_the_files_ids(tmp_path):
-    pytest.importorskip("torch_geometric")
-    from matplotlib.text import Text
+def drawn_figure(monkeypatch, module):
+    """Keep the figure ``module`` saves (drawn, before it is closed) in the returned dict."""
+    kept = {}
+    original = module.save_figure
 
+    def keep(fig, path):
+        fig.canvas.draw()
+        kept["figure"] = fig
+        kept["texts"] = {t.get_text() for ax in fig.axes for t in ax.findobj(Text)}
+        kept["ticks"] = [tick_boxes(ax, "y") for ax in fig.axes]
+        return original(fig, path)
+
+    monkeypatch.setattr(module, "save_figure", keep)
+    return kept
+
+
+def test_graph_plot_labels_nodes_with_the_files_ids(tmp_path, monkeypatch):
+    pytest.importorskip("networkx")
     from deepzoo.plots import graph as graph_plots
 
     ids = ["ann", "bob", "cy", "dee"]
-    drawn = {}
-    original = graph_plots.save_figure
-
-    def keep_labels(fig, path):
-        drawn["texts"] = {t.get_text() for t in fig.axes[0].findobj(Text)}
-        return original(fig, path)
-
-    graph_plots.save_figure = keep_labels
-    try:
-        graph_plots.draw_node_predictions(torch.tensor([[0, 1, 2], [1, 2, 3]]), 4, np.array([0, 1, 0, 1]),
-                                          np.array([0, 1, 1, 1]), np.array([True, False, False, True]),
-                                          ["x", "y"], tmp_path / "g.png", "t", node_names=ids)
-    finally:
-        graph_plots.save_figure = original
+    drawn = drawn_figure(monkeypatch, graph_plots)
+    graph_plots.draw_node_predictions(torch.tensor([[0, 1, 2], [1, 2, 3]]), 4, np.array([0, 1, 0, 1]),
+                                      np.array([0, 1, 1, 1]), np.array([True, False, False, True]),
+                                      ["x", "y"], tmp_path / "g.png", "t", node_names=ids)
     assert set(ids) <= drawn["texts"] and not {"0", "1", "2", "3"} & drawn["texts"]
+
+
+def test_a_hundred_classes_are_named_on_a_colour_bar_whose_labels_do_not_overlap(tmp_path, monkeypatch):
+    from deepzoo.plots import graph as graph_plots
+    from deepzoo.plots.classes import class_colours
+
+    names = [f"species {i}" for i in range(100)]
+    assert len(set(class_colours(100))) == 100  # no colour shared by two classes
+    drawn = drawn_figure(monkeypatch, graph_plots)
+    points = np.random.default_rng(0).normal(size=(300, 5))
+    graph_plots.embedding_plot(points, np.arange(300) % 100, names, tmp_path / "e.png", "t")
+    plot, bar = drawn["figure"].axes
+    assert plot.get_legend() is None  # 100 legend entries would not be read
+    boxes, texts = drawn["ticks"][1]
+    assert len(texts) >= 20 and not overlapping(boxes) and set(texts) <= set(names)
+
+
+def test_per_label_curves_share_one_panel():
+    from deepzoo.plots.common import curve_panels
+
+    keys = ["epoch", "step", "train/loss", "valid/loss", "valid/f1", "valid/f1_cat", "valid/f1_dog", "valid/map", "lr"]
+    assert curve_panels(keys) == {"loss": ["train/loss", "valid/loss"], "f1": ["valid/f1"],
+                                  "f1 per label": ["valid/f1_cat", "valid/f1_dog"], "map": ["valid/map"]}
 
 
 def test_node_ids_of_a_node_table_are_kept_in_the_meta(tmp_path):

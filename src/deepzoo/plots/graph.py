@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .classes import LEGEND_CLASSES, class_colour_bar, class_colours, short_label
 from .common import plt, save_figure
 
 EMBEDDINGS = ("pca", "tsne")
@@ -32,32 +33,33 @@ def to_2d(points: np.ndarray, method: str = "pca", seed: int = 0) -> tuple[np.nd
     return PCA(2, random_state=seed).fit_transform(points), "PC"
 
 
-def _class_colours(count: int) -> list:
-    cmap = plt.get_cmap("tab10" if count <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(max(count, 1))]
-
-
 def embedding_plot(points: np.ndarray, labels: np.ndarray | None, class_names: Sequence[str], path: Path,
                    title: str, marked: np.ndarray | None = None, marked_name: str = "training",
                    method: str = "pca", seed: int = 0) -> Path:
     """A scatter of ``points`` reduced to 2-D, coloured by ``labels`` (−1: unlabelled, grey); the
-    ``marked`` items (training nodes, say) drawn larger with a black edge."""
+    ``marked`` items (training nodes, say) drawn larger with a black edge. The classes are named in the
+    legend up to ``LEGEND_CLASSES``, on a colour bar beyond."""
     xy, axis = to_2d(points, method, seed)
     fig, ax = plt.subplots(figsize=(5.2, 4.6))
     labels = np.full(len(xy), -1) if labels is None else np.asarray(labels)
-    colours = _class_colours(max(len(class_names), int(labels.max(initial=-1)) + 1))
+    count = max(len(class_names), int(labels.max(initial=-1)) + 1)
+    colours, many = class_colours(count), count > LEGEND_CLASSES
     for k in sorted(set(labels.tolist())):
         sel = labels == k
-        name = "no label" if k < 0 else class_names[k] if k < len(class_names) else f"class {k}"
+        name = "no label" if k < 0 else short_label(class_names[k]) if k < len(class_names) else f"class {k}"
         colour = colours[k] if k >= 0 else (0.6, 0.6, 0.6, 1.0)
-        ax.scatter(xy[sel, 0], xy[sel, 1], s=22, color=colour, label=name, alpha=0.85, linewidths=0)
+        ax.scatter(xy[sel, 0], xy[sel, 1], s=22, color=colour, label=name if k < 0 or not many else None,
+                   alpha=0.85, linewidths=0)
     if marked is not None and marked.any():
         ax.scatter(xy[marked, 0], xy[marked, 1], s=70, facecolors="none", edgecolors="black", linewidths=1.2,
                    label=marked_name)
     ax.set_xlabel(f"{axis} 1")
     ax.set_ylabel(f"{axis} 2")
     ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=7, markerscale=1.2, loc="best")
+    if many:
+        class_colour_bar(fig, ax, list(class_names) or [f"class {k}" for k in range(count)])
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, markerscale=1.2, loc="best")
     return save_figure(fig, path)
 
 
@@ -79,7 +81,7 @@ def draw_node_predictions(edge_index: torch.Tensor, num_nodes: int, predicted: n
     import networkx as nx
 
     graph, pos = _layout(edge_index, num_nodes, seed)
-    colours = _class_colours(len(class_names))
+    colours = class_colours(len(class_names))
     fig, ax = plt.subplots(figsize=(6.4, 5.4))
     nx.draw_networkx_edges(graph, pos, ax=ax, alpha=0.25, width=0.6)
     size = 60 if num_nodes <= 100 else 18
@@ -97,8 +99,11 @@ def draw_node_predictions(edge_index: torch.Tensor, num_nodes: int, predicted: n
         names = {n: str(node_names[n]) for n in graph.nodes} if node_names else None
         nx.draw_networkx_labels(graph, pos, labels=names, ax=ax, font_size=6,
                                 bbox={"boxstyle": "round,pad=0.1", "fc": "white", "alpha": 0.7, "lw": 0})
-    handles = [plt.Line2D([], [], marker="o", ls="", color=colours[k], label=f"predicted {name}")
-               for k, name in enumerate(class_names)]
+    many = len(class_names) > LEGEND_CLASSES
+    handles = [] if many else [plt.Line2D([], [], marker="o", ls="", color=colours[k],
+                                          label=f"predicted {short_label(name)}") for k, name in enumerate(class_names)]
+    if many:
+        class_colour_bar(fig, ax, class_names, "predicted class")
     handles += [plt.Line2D([], [], marker="o", ls="", mfc="white", mec="red", mew=2, label="wrong"),
                 plt.Line2D([], [], marker="s", ls="", mfc="white", mec="black", label="training node")]
     ax.legend(handles=handles, fontsize=7, loc="best")

@@ -9,39 +9,20 @@ import numpy as np
 import torch
 import torchmetrics.functional.classification as C
 
+from .classes import LEGEND_CLASSES, class_colour_bar, class_colour_map, class_colours, class_ticks, short_label
 from .common import plt, save_figure
 
 #: counts are written in the cells up to this many classes; beyond, the colour alone says the share
 ANNOTATED_CLASSES = 20
-#: the smallest tick-label font (points); where the cells are narrower, every n-th label is shown
-SMALLEST_LABEL_PT = 5.0
-#: class names longer than this are cut (with "…") on the axes
-LABEL_CHARS = 18
-
-
-def short_label(name: str, limit: int = LABEL_CHARS) -> str:
-    """``name`` cut to ``limit`` characters, ending in "…" when cut."""
-    return name if len(name) <= limit else name[: limit - 1] + "…"
-
-
-def class_ticks(k: int, axis_inches: float) -> tuple[float, int]:
-    """The tick-label font size (points) and the step between labelled classes for ``k`` classes along an
-    axis ``axis_inches`` long: one line of text (about 1.2 em tall with its descent) must fit in a cell,
-    so the font is 70 % of the cell; when it would fall below :data:`SMALLEST_LABEL_PT` only every
-    ``step``-th class is labelled."""
-    cell_pt = 72.0 * axis_inches / max(k, 1)
-    size = min(9.0, 0.7 * cell_pt)
-    if size >= SMALLEST_LABEL_PT:
-        return size, 1
-    return SMALLEST_LABEL_PT, int(np.ceil(SMALLEST_LABEL_PT / (0.7 * cell_pt)))
 
 
 def confusion_matrix_figure(counts: np.ndarray, names: list[str], title: str = "confusion matrix (test)"):
     """The confusion matrix as a figure, legible from 2 to 100+ classes: each cell coloured by its share
     of the true class (rows sum to 1, one colour scale 0–1 whatever the class sizes), counts written in
-    the cells up to :data:`ANNOTATED_CLASSES` classes, the user's class names on both axes — cut to
-    :data:`LABEL_CHARS` characters, the x labels turned upright when a name is wider than its column, and
-    thinned to every n-th class when one line of text no longer fits a cell (:func:`class_ticks`)."""
+    the cells up to :data:`ANNOTATED_CLASSES` classes, the user's class names on both axes — cut by
+    :func:`~deepzoo.plots.classes.short_label`, the x labels turned upright when a name is wider than its
+    column, and thinned to every n-th class when one line of text no longer fits a cell
+    (:func:`~deepzoo.plots.classes.class_ticks`)."""
     k = len(names)
     shares = counts / np.maximum(counts.sum(1, keepdims=True), 1)
     side = float(np.clip(0.42 * k + 1.5, 4.0, 15.0))  # the matrix's side in inches
@@ -83,16 +64,21 @@ def decision_boundary_plot(recipe, x: torch.Tensor, y: torch.Tensor, path: Path,
     gx, gy = torch.meshgrid(torch.linspace(lo[0], hi[0], steps), torch.linspace(lo[1], hi[1], steps), indexing="xy")
     grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(recipe.device)
     pred = recipe.head.predict(recipe.net(grid))
+    names = recipe.data.meta.class_names
     fig, ax = plt.subplots(figsize=(5, 4.2))
     if recipe.task == "binary":
         surface = pred["probability"].reshape(steps, steps).cpu()
         contour = ax.contourf(gx, gy, surface, levels=20, cmap="RdBu_r", alpha=0.6)
         ax.contour(gx, gy, surface, levels=[recipe.head.threshold], colors="k", linewidths=1)
-        fig.colorbar(contour, ax=ax, label="P(class 1)")
-    else:
-        ax.contourf(gx, gy, pred["label"].reshape(steps, steps).cpu(), alpha=0.4, cmap="tab10")
-    ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), c=y.cpu(), cmap="RdBu_r" if recipe.task == "binary" else "tab10",
-               edgecolors="k", s=14)
+        fig.colorbar(contour, ax=ax, label=f"P({short_label(names[1]) if len(names) == 2 else 'class 1'})")
+        colours = {"c": y.cpu(), "cmap": "RdBu_r"}
+    else:  # one colour per class, named on a colour bar
+        cmap, norm = class_colour_map(len(names))
+        ax.contourf(gx, gy, pred["label"].reshape(steps, steps).cpu(), levels=norm.boundaries, cmap=cmap, norm=norm,
+                    alpha=0.4)
+        colours = {"c": y.cpu(), "cmap": cmap, "norm": norm}
+        class_colour_bar(fig, ax, names)
+    ax.scatter(x[:, 0].cpu(), x[:, 1].cpu(), edgecolors="k", s=14, **colours)
     ax.set_title("decision boundary with the test points")
     return save_figure(fig, path)
 
@@ -112,15 +98,21 @@ def predicted_vs_true_plot(pred: np.ndarray, true: np.ndarray, path: Path) -> Pa
 
 
 def pr_curves_plot(probs: torch.Tensor, targets: torch.Tensor, names: list[str], path: Path) -> Path:
-    """Precision–recall curve of every label (multi-label)."""
+    """Precision–recall curve of every label (multi-label), in the colours of
+    :func:`~deepzoo.plots.classes.class_colours`: a legend names up to ``LEGEND_CLASSES`` labels, a
+    colour bar more."""
     precision, recall, _ = C.multilabel_precision_recall_curve(probs, targets.long(), num_labels=len(names))
-    fig, ax = plt.subplots(figsize=(5, 4.2))
-    for p, r, name in zip(precision, recall, names):
-        ax.plot(r.cpu(), p.cpu(), label=name, lw=1)
+    fig, ax = plt.subplots(figsize=(5.6, 4.2))
+    many = len(names) > LEGEND_CLASSES
+    for p, r, name, colour in zip(precision, recall, names, class_colours(len(names))):
+        ax.plot(r.cpu(), p.cpu(), label=short_label(name), lw=0.7 if many else 1, color=colour)
     ax.set_xlabel("recall")
     ax.set_ylabel("precision")
     ax.set_title("precision–recall per label (test)")
-    ax.legend(fontsize=7, ncol=2)
+    if many:
+        class_colour_bar(fig, ax, names, "label")
+    else:
+        ax.legend(fontsize=7, ncol=2)
     return save_figure(fig, path)
 
 

@@ -119,7 +119,7 @@ def _regression(recipe, data, outputs, targets, losses, folder: Path, split: str
 def _top_losses(recipe, data, order: torch.Tensor, columns: dict[str, list], folder: Path, split: str) -> None:
     """The items of highest loss: a titled image grid for displayable images, else a CSV of rows."""
     from ..plots.autoencoder import is_displayable_image, to_unit_range
-    from ..plots.supervised import short_label
+    from ..plots.classes import short_label
 
     meta = recipe.data.meta
     index = order.tolist()
@@ -172,7 +172,7 @@ def _source_columns(recipe, data, index: list[int]) -> tuple[list[str], list[lis
 
 def _class_lines(scores: list[ClassScores], pairs: list[ConfusedPair], split: str, items: int) -> list[str]:
     """The per-class table and the most confused pairs, as log lines."""
-    from ..plots.supervised import short_label
+    from ..plots.classes import short_label
 
     width = max(len("class"), *(len(short_label(s.name)) for s in scores))
     lines = [f"error analysis ({split}, {items} items): per class", f"  {'class':<{width}}  precision  recall  "
