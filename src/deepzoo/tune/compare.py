@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +12,7 @@ import yaml
 from ..config import RunConfig, flat_config
 from ..errors import ConfigError
 from ..run import read_summary, resolve_run_dir
+from ..run.diagnostics import read_history
 from .tables import format_table
 
 # Keys that differ between any two runs by construction, so they say nothing.
@@ -43,15 +42,6 @@ class RunRecord:
         if self.summary:
             return f"best epoch {self.summary.get('best_epoch')} of {self.summary.get('epochs_run')}"
         return f"unfinished (epoch {int(self.history[-1]['epoch'])})" if self.history else "not started"
-
-
-def read_history(run_dir: Path) -> list[dict[str, float]]:
-    """``metrics.csv`` as rows of floats (empty cells as NaN)."""
-    path = run_dir / "metrics.csv"
-    if not path.is_file():
-        return []
-    with path.open() as f:
-        return [{k: float(v) if v else math.nan for k, v in row.items()} for row in csv.DictReader(f)]
 
 
 def load_runs(runs: list[str], runs_dir: str = "runs") -> list[RunRecord]:
