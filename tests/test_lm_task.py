@@ -21,6 +21,7 @@ from deepzoo.recipes.language_model import LanguageModelRecipe
 from deepzoo.text.ngram import KneserNeyLM
 
 from .conftest import QUIET
+from .test_gpt2_weights import checkpoint, place_in_hub_cache  # noqa: F401 - a fixture
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -164,3 +165,17 @@ def test_lm_task_errors_are_one_line(corpus):
         config = RunConfig()
         config.model.name = "gpt_nano"
         LanguageModelRecipe(config, load_dataset("moons"))
+
+
+def test_fine_tuning_gpt2_weights_reads_the_data_with_gpt2s_tokenizer(runs, corpus, checkpoint, monkeypatch):  # noqa: F811
+    monkeypatch.setenv("DEEPZOO_OFFLINE", "1")
+    snapshot = place_in_hub_cache(checkpoint[0])
+    overrides = QUIET + ["model.weights=hf:gpt2", "train.batch_size=8"]
+    with pytest.raises(ConfigError, match=f"data.options.tokenizer={snapshot / 'tokenizer.json'}"):
+        api.train("gpt2", f"text:{corpus}?block_size=16", name="bad", epochs=1, overrides=overrides, **SILENT)
+    spec = f"text:{corpus}?block_size=16&tokenizer={snapshot / 'tokenizer.json'}"
+    run = api.train("gpt2", spec, name="tuned", epochs=1, overrides=overrides, **SILENT)
+    assert run.config.model.args == {"block_size": 32, "n_layer": 2, "n_head": 3, "n_embd": 24}  # the file's sizes
+    loaded = api.load_run(run.dir, with_data=False)  # rebuilt from config.yaml, without the hub
+    assert loaded.recipe.tokenizer.to_json() == checkpoint[2].to_json()
+    assert api.evaluate(run.dir)["test/perplexity"] == pytest.approx(run.summary["metrics"]["test/perplexity"])

@@ -68,22 +68,42 @@ class LanguageModelRecipe(Recipe):
         self.block_size = int(meta.extra["block_size"])
         self.log_lines.append(apply_preset(config, LM_PRESET, "nanoGPT's shakespeare_char, CPU-sized",
                                            kind="language-model default"))
-        # the context is the data's block size, unless set, or fixed by weights (GPT-2's 1024 positions)
-        sizes = {"vocab_size": meta.num_classes} if config.model.weights else {
-            "vocab_size": meta.num_classes, "block_size": self.block_size}
-        self.model = create_model(config.model.name, **{**sizes, **config.model.args})
-        context = getattr(self.model, "block_size", self.block_size)
+        self.model = self.build_model(config, meta)
+        context = self.model.block_size
         if context < self.block_size:
             raise ConfigError(f"{meta.name}: blocks of {self.block_size} tokens exceed {config.model.name}'s context "
                               f"of {context}; set data.options.block_size to {context} or less")
-        if config.model.weights:
-            from ..models._weights import load_weights
-
-            self.log_lines.append(load_weights(self.model, config.model.weights).describe(config.model.weights))
         tokens = meta.extra["tokens"]
         self.log_lines.append(f"task: lm, next-token cross-entropy; tokenizer: {meta.extra['tokenizer_name']}; "
                               f"blocks of {self.block_size}; tokens train/valid/test "
                               f"{tokens['train']:,}/{tokens['valid']:,}/{tokens['test']:,}")
+
+    def build_model(self, config: RunConfig, meta) -> torch.nn.Module:
+        """The model with the tokenizer's vocabulary and a context of the data's block size (unless
+        ``model.block_size`` is set), or GPT-2's (``--weights hf:gpt2``), whose file fixes its sizes (written
+        into ``model.args``) and whose tokenizer the data must have been read with; a local weights file
+        loads completely."""
+        from ..models.gpt_weights import TOKENIZER, hub_files, is_hub_weights
+
+        weights = config.model.weights
+        if is_hub_weights(weights):
+            model = create_model(config.model.name, weights=weights, **config.model.args)
+            if model.vocab_size != meta.num_classes:
+                raise ConfigError(f"{weights} reads GPT-2's {model.vocab_size} token ids, and {meta.name} was read "
+                                  f"with {meta.extra['tokenizer_name']}: add --set data.options.tokenizer="
+                                  f"{hub_files(weights, (TOKENIZER,))[TOKENIZER]}")
+            # the file's sizes go into the config, so that the run's model is rebuilt from config.yaml
+            sizes = {key: getattr(model, key) for key in ("block_size", "n_layer", "n_head", "n_embd")}
+            config.model.args.update({k: v for k, v in sizes.items() if k not in config.model.args})
+            self.log_lines.append(f"weights: {weights} (GPT-2's tokenizer reads the data)")
+            return model
+        model = create_model(config.model.name, **{"vocab_size": meta.num_classes, "block_size": self.block_size,
+                                                   **config.model.args})
+        if weights:
+            from ..models._weights import load_weights
+
+            self.log_lines.append(load_weights(model, weights).describe(weights))
+        return model
 
     # -- data ---------------------------------------------------------------------------------------
     def loader(self, split: str, batch_size: int, *, shuffle: bool = False, seed: int = 0,
