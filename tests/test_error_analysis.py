@@ -304,6 +304,10 @@ def test_a_run_writes_its_analysis_and_evaluate_regenerates_a_split(runs, capsys
     assert cost[2].split()[-2:] == [f"{summary['seconds']:.4g}",
                                     f"{json.loads((runs / 'b' / 'summary.json').read_text())['seconds']:.4g}"]
     assert cost[3].split()[-1] == str(size["parameters"])
+    from deepzoo.commands.compare import run_cost
+
+    (runs / "b" / "model_size.json").unlink()  # a run trained before model_size.json: counted from its weights
+    assert run_cost(runs / "b", {})[1:] == (size["parameters"], None)
 
 
 def test_evaluate_split_with_data_is_one_line(runs, capsys):
