@@ -9,8 +9,10 @@ import pytest
 
 from deepzoo.cli import main
 from deepzoo.errors import ConfigError, DataError
+from deepzoo.text.corpus import plain_text
+from deepzoo.text.markup import prose
 from deepzoo.text.rouge import rouge
-from deepzoo.text.summarize import lead_summary, summarize_with, textrank_summary
+from deepzoo.text.summarize import lead_summary, summarize, summarize_with, textrank_summary
 from deepzoo.text.textrank import overlap_similarity, textrank_scores
 
 # A star: the second sentence shares one word of the same length with each other sentence, and the others
@@ -98,3 +100,42 @@ def test_cli_summarize_mistakes_exit_2_with_one_line(capsys, tmp_path):
     assert "use it with --summarize FILE" in capsys.readouterr().err
     assert main(["explain"]) == 2
     assert capsys.readouterr().err == "deepzoo: error: give words to search for, or --summarize FILE\n"
+
+
+DOCSTRING = """Applies a gentle squashing to every element, as :class:`~torch.nn.Tanh` does.
+
+The squashing keeps the sign of :math:`x` and maps it into :math:`(-1, 1)`.
+
+.. math::
+    y = \\tanh(x)
+
+Args:
+    inplace: squash the input in place. Default: ``False``
+
+Shape:
+    - Input: :math:`(*)`, any shape.
+    - Output: :math:`(*)`, same shape as the input.
+
+Examples::
+
+    >>> m = Squash()
+    >>> output = m(torch.randn(2))
+"""
+
+
+def test_prose_drops_sections_directives_shape_and_doctest_lines_and_keeps_role_text():
+    assert prose(DOCSTRING).split() == (
+        "Applies a gentle squashing to every element, as Tanh does. "
+        "The squashing keeps the sign of x and maps it into (-1, 1)."
+    ).split()
+    # Input/Output lines outside a Shape: section go too; a formula alone on its line as well.
+    assert prose("Sums its input.\n\nInput: (N, C)\nOutput: (N)\n:math:`y = x`").split() == ["Sums", "its", "input."]
+
+
+def test_summaries_skip_shape_lines_that_plain_text_would_quote():
+    # "shape" is the most frequent word of the raw docstring: Luhn on the plain text quotes a shape line.
+    assert summarize(plain_text(DOCSTRING), max_sentences=1) == ["Input: :math:(), any shape."]
+    describing = ["Applies a gentle squashing to every element, as Tanh does.",
+                  "The squashing keeps the sign of x and maps it into (-1, 1)."]
+    assert summarize_with("textrank", prose(DOCSTRING), 3) == summarize_with("lead", prose(DOCSTRING), 3) == describing
+    assert summarize_with("luhn", prose(DOCSTRING), 3) == describing[1:]  # the shorter, denser sentence

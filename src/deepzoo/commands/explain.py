@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import json
 import textwrap
+from pathlib import Path
 
-from ..data.formats_common import existing_file
 from ..errors import ConfigError
 from ..text.corpus import load_corpus, read_text
 from ..text.edit_distance import format_alignment
@@ -92,10 +92,10 @@ def summarize_file(args: argparse.Namespace) -> int:
 
     if args.query:
         raise ConfigError("--summarize FILE takes no query words")
-    summary = summarize_with(args.method, read_text(existing_file(args.summarize)), args.sentences)
+    summary = summarize_with(args.method, read_text(Path(args.summarize)), args.sentences)
     scores = None
     if args.reference:
-        reference = read_text(existing_file(args.reference))
+        reference = read_text(Path(args.reference))
         scores = rouge(reference, " ".join(summary), where=args.reference)
     if args.json:
         result = {"file": args.summarize, "method": args.method, "summary": summary}

@@ -98,7 +98,10 @@ def load_corpus(path: str | Path) -> list[Document]:
 
 
 def read_text(path: Path) -> str:
-    """The UTF-8 text of a file (a byte-order mark is dropped); a :class:`DataError` naming the bad byte."""
+    """The UTF-8 text of a file (a byte-order mark is dropped); a :class:`DataError` if it is missing or
+    not UTF-8 (naming the bad byte)."""
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as err:

@@ -1,4 +1,4 @@
-"""Search a corpus: autocorrect the query, rank with BM25, summarise the best hits.
+"""Search a corpus: autocorrect the query, rank with BM25F, summarise the best hits.
 
 This is what ``deepzoo explain`` runs; it is also usable from Python::
 
@@ -16,11 +16,12 @@ from functools import cached_property, lru_cache
 from typing import Any
 
 from .autocorrect import SpellingCorrector
-from .bm25 import BM25Index
-from .corpus import Document, builtin_corpus, plain_text, without_code_blocks
+from .bm25 import BM25FIndex
+from .corpus import Document, builtin_corpus, without_code_blocks
 from .edit_distance import Step, align
+from .markup import prose, without_markup
 from .summarize import summarize_with
-from .tokenize import STOP_WORDS, WORD, analyze, stem, words
+from .tokenize import STOP_WORDS, WORD, analyze, analyze_title, stem, words
 
 
 @dataclass(frozen=True)
@@ -70,19 +71,46 @@ class SearchResult:
         }
 
 
-class SearchEngine:
-    """BM25 over the documents' text (without code blocks) and their title and model names as a boosted field.
+#: BM25F field weights and length normalisations (title, headings, body), set before any measurement:
+#: a title word counts three body words, a heading word two; short fields are normalised less.
+FIELD_WEIGHTS = (3.0, 2.0, 1.0)
+FIELD_B = (0.5, 0.5, 0.75)
 
-    The autocorrect vocabulary is the words of the same fields, with their corpus frequencies.
+
+def split_headings(markdown: str) -> tuple[str, str]:
+    """The Markdown headings (``## ...`` lines) of a text and the rest of it, code blocks left out."""
+    headings, body = [], []
+    for line in without_code_blocks(markdown).splitlines():
+        (headings if line.startswith("#") else body).append(line.lstrip("#"))
+    return "\n".join(headings), "\n".join(body)
+
+
+class SearchEngine:
+    """BM25F over three fields of each document: its title (with the model names of a card, and the parts
+    of CamelCase names), its Markdown headings, and its body (the paper line and the text without code
+    blocks, docstring sections, shape lines and markup: :func:`deepzoo.text.markup.without_markup`); each
+    field weighted and length-normalised on its own (:class:`~deepzoo.text.bm25.BM25FIndex`).
+
+    The autocorrect vocabulary is the words of the same fields, with their corpus frequencies. Hit
+    summaries are drawn from the documents' prose (:func:`deepzoo.text.markup.prose`).
     """
 
-    def __init__(self, documents: Sequence[Document], **bm25_options: float):
+    def __init__(
+        self,
+        documents: Sequence[Document],
+        field_weights: Sequence[float] = FIELD_WEIGHTS,
+        field_b: Sequence[float] = FIELD_B,
+        k1: float = 1.2,
+    ):
         self.documents = list(documents)
         titles = [f"{d.title} {' '.join(d.models)}" for d in self.documents]
-        texts = [f"{d.paper}\n{without_code_blocks(d.text)}" for d in self.documents]
-        self.index = BM25Index([analyze(t) for t in texts], [analyze(t) for t in titles], **bm25_options)
+        split = [split_headings(without_markup(d.text)) for d in self.documents]
+        headings = [h for h, _ in split]
+        texts = [f"{d.paper}\n{body}" for d, (_, body) in zip(self.documents, split)]
+        fields = [[analyze_title(t) for t in titles], [analyze(h) for h in headings], [analyze(t) for t in texts]]
+        self.index = BM25FIndex(fields, field_weights, field_b, k1=k1)
         self.word_counts = Counter(
-            w for t in titles + texts for w in words(t) if w not in STOP_WORDS and not w.isdigit()
+            w for t in titles + headings + texts for w in words(t) if w not in STOP_WORDS and not w.isdigit()
         )
 
     @cached_property
@@ -131,7 +159,7 @@ class SearchEngine:
             SearchHit(
                 self.documents[h.doc],
                 h.score,
-                summarize_with(summary_method, plain_text(self.documents[h.doc].text), summary_sentences),
+                summarize_with(summary_method, prose(self.documents[h.doc].text), summary_sentences),
             )
             for h in self.index.top(analyze(corrected), top)
         ]

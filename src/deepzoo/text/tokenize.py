@@ -10,6 +10,8 @@ import re
 from functools import lru_cache
 
 WORD = re.compile(r"[^\W_]+")
+# The parts of a CamelCase identifier: "BCEWithLogitsLoss" → BCE, With, Logits, Loss; "Conv2d" → Conv, 2d.
+CAMEL_PART = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|\d+[a-z]*")
 
 #: English function words that carry no topic: they are dropped before indexing and summarising.
 STOP_WORDS = frozenset(
@@ -84,3 +86,17 @@ def stem(word: str) -> str:
 def analyze(text: str) -> list[str]:
     """The index terms of ``text``: lower-cased words without stop words, stemmed."""
     return [stem(w) for w in words(text) if w not in STOP_WORDS]
+
+
+def analyze_title(text: str) -> list[str]:
+    """:func:`analyze`, plus the parts of each CamelCase word as extra terms.
+
+    A title that names a class ("CrossEntropyLoss", "BatchNorm2d") is one word to :func:`analyze`; its
+    parts let "cross entropy loss" or "batch norm" match it too, while the whole word still matches.
+    """
+    terms = analyze(text)
+    for word in WORD.findall(text):
+        parts = CAMEL_PART.findall(word) if not word.islower() else []
+        if len(parts) > 1:
+            terms += analyze(" ".join(parts))
+    return terms
