@@ -9,6 +9,7 @@ import numpy as np
 import torch
 import torchmetrics.functional.classification as C
 
+from ..metrics.errors import confusion_counts
 from .classes import LEGEND_CLASSES, class_colour_bar, class_colour_map, class_colours, class_ticks, short_label
 from .common import plt, save_figure
 
@@ -52,9 +53,7 @@ def confusion_matrix_figure(counts: np.ndarray, names: list[str], title: str = "
 def confusion_matrix_plot(pred: np.ndarray, true: np.ndarray, names: list[str], path: Path,
                           title: str = "confusion matrix (test)") -> Path:
     """:func:`confusion_matrix_figure` of the (true, predicted) counts, saved as PNG."""
-    counts = np.zeros((len(names), len(names)), dtype=int)
-    np.add.at(counts, (true, pred), 1)
-    return save_figure(confusion_matrix_figure(counts, names, title), path)
+    return save_figure(confusion_matrix_figure(confusion_counts(pred, true, len(names)), names, title), path)
 
 
 @torch.no_grad()
