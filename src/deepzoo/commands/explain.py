@@ -5,6 +5,8 @@ that trains the model when the match is a model card, and "did you mean ..." whe
 was corrected. ``--json`` prints ``{"query", "corrected", "hits": [{"title", "source", "score",
 "summary"}, ...]}`` instead. ``--summarize FILE`` summarises one text file instead of searching
 (``--method luhn|textrank|lead``), and ``--reference FILE`` scores that summary with ROUGE-1/2/L.
+``--generate QUESTION`` answers from the best hits with a language model or a chat server
+(:mod:`._generate`).
 See docs/explain.md.
 """
 
@@ -21,6 +23,7 @@ from ..text.edit_distance import format_alignment
 from ..text.search import SearchEngine, SearchResult, builtin_engine
 from ..text.summarize import SUMMARIZERS, summarize_with
 from ..tune.tables import format_table
+from ._generate import add_generate_options, generate_answer
 
 
 def _positive_int(value: str) -> int:
@@ -59,6 +62,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument(
         "--reference", metavar="FILE", help="with --summarize: a reference summary to score with ROUGE-1/2/L"
     )
+    add_generate_options(parser)
     parser.set_defaults(func=run)
 
 
@@ -68,9 +72,11 @@ def run(args: argparse.Namespace) -> int:
         return summarize_file(args)
     if args.reference:
         raise ConfigError("--reference scores a summary: use it with --summarize FILE")
-    if not args.query:
+    if not args.query and args.generate is None:
         raise ConfigError("give words to search for, or --summarize FILE")
     engine = SearchEngine(load_corpus(args.corpus)) if args.corpus else builtin_engine()
+    if args.generate is not None:
+        return generate_answer(args, engine, render)
     result = engine.search(
         " ".join(args.query),
         top=args.top,
