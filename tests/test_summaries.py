@@ -51,6 +51,14 @@ def test_lead_baseline_takes_the_first_sentences_and_summaries_keep_text_order()
     assert summarize_with("lead", "", 3) == [] and summarize_with("textrank", "", 3) == []
 
 
+def test_a_repeated_sentence_is_quoted_once():
+    text = "Cats purr softly. Dogs bark. Cats purr softly."
+    for method in ("luhn", "textrank", "lead"):
+        summary = summarize_with(method, text, 3)
+        assert len(summary) == len(set(summary)) and set(summary) <= {"Cats purr softly.", "Dogs bark."}
+    assert summarize_with("lead", text, 3) == ["Cats purr softly.", "Dogs bark."]
+
+
 def test_unknown_method_names_the_close_match():
     with pytest.raises(ConfigError, match=r"unknown summary method 'textrnk'; did you mean textrank\?"):
         summarize_with("textrnk", STAR)

@@ -48,6 +48,12 @@ def split_sentences(text: str) -> list[str]:
     return [s for s in sentences if s]
 
 
+def distinct_sentences(text: str) -> list[str]:
+    """:func:`split_sentences` without repeats (the first copy stays): docstrings that say the same thing
+    in two places ("where x is the input ...") would otherwise have it quoted twice."""
+    return list(dict.fromkeys(split_sentences(text)))
+
+
 def sentence_scores(sentences: list[str]) -> list[float]:
     """Mean relative frequency (count / highest count) of each sentence's content words; 0 without any."""
     terms = [analyze(s) for s in sentences]
@@ -57,12 +63,12 @@ def sentence_scores(sentences: list[str]) -> list[float]:
 
 
 def summarize(text: str, ratio: float = 1.2, max_sentences: int | None = None) -> list[str]:
-    """The sentences of ``text`` scoring above ``ratio`` × the mean score, in their original order.
+    """The (distinct) sentences of ``text`` scoring above ``ratio`` × the mean score, in their original order.
 
     Never empty for a text with at least one sentence (the best sentence is kept if none passes);
     ``max_sentences`` keeps only the best-scoring ones among those selected, still in text order.
     """
-    sentences = split_sentences(text)
+    sentences = distinct_sentences(text)
     if not sentences:
         return []
     scores = sentence_scores(sentences)
@@ -89,13 +95,13 @@ def luhn_summary(text: str, max_sentences: int = 3) -> list[str]:
 @SUMMARIZERS.register("lead")
 def lead_summary(text: str, max_sentences: int = 3) -> list[str]:
     """The baseline: the first ``max_sentences`` sentences of the text."""
-    return split_sentences(text)[:max_sentences]
+    return distinct_sentences(text)[:max_sentences]
 
 
 @SUMMARIZERS.register("textrank")
 def textrank_summary(text: str, max_sentences: int = 3) -> list[str]:
     """The ``max_sentences`` sentences with the highest TextRank, in text order."""
-    sentences = split_sentences(text)
+    sentences = distinct_sentences(text)
     scores = textrank_scores(sentences)
     return [sentences[i] for i in best_in_text_order(list(range(len(sentences))), scores, max_sentences)]
 
