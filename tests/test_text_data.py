@@ -149,3 +149,17 @@ def test_bad_csv_corpora_are_one_line(tmp_path, csv, spec, message):
     path.write_text(csv)
     with pytest.raises(DataError, match=message):
         load_dataset(f"csv:{path}{spec}")
+
+
+def test_new_text_read_as_a_trained_run_read_its_own(tmp_path):
+    write_docs(tmp_path / "corpus")
+    trained = load_dataset(f"text:{tmp_path / 'corpus'}", tokenizer="bpe", vocab_size=280, block_size=16)
+    (tmp_path / "new").mkdir()
+    (tmp_path / "new" / "a.txt").write_text("document word word")
+    (tmp_path / "new" / "b.md").write_text("word document")
+    new = load_dataset(f"text:{tmp_path / 'new'}", fitted=trained.meta)
+    tok = tokenizer_from_json(trained.meta.extra["tokenizer"])
+    expected = [tok.eot_id, *tok.encode("document word word"), tok.eot_id, *tok.encode("word document"), tok.eot_id]
+    assert unpack_blocks(new.test) == expected and len(new.train) == len(new.valid) == 0
+    assert new.meta.extra["bytes"]["test"] == len("document word word") + len("word document") + 2
+    assert new.meta.extra["tokenizer"] == trained.meta.extra["tokenizer"] and new.test.x.shape[1] == 16
