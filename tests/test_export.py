@@ -177,6 +177,16 @@ def test_dcgan_generator_maps_seeded_noise_to_pixels(runs):
     assert sample.shape == (5, 1, 8, 8) and (sample - expected).abs().max() <= 1e-4
 
 
+def test_mlp_gan_generator_keeps_its_batch_dynamic(runs):
+    run = train(runs, "gan", "gan", "digits",
+                ["model.hidden=[16]", "model.latent_dim=4", "task_args.classifier_run=none"])
+    session = exported_session(runs, "gan")
+    noise = torch.randn(11, 4, generator=torch.Generator().manual_seed(5))
+    (sample,) = session.run(noise)
+    expected = run.recipe.to_raw(run.recipe.generate_all(noise)).cpu()
+    assert sample.shape == (11, 1, 8, 8) and (sample - expected).abs().max() <= 1e-4
+
+
 def test_cgan_generator_takes_the_labels_as_a_second_input(runs):
     run = train(runs, "cgan", "cgan", "digits", TINY_GAN)
     session = exported_session(runs, "cgan")

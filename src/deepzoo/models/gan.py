@@ -71,7 +71,7 @@ class MLPGenerator(nn.Module):
         self.sample_shape = tuple(sample_shape)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z).view(len(z), *self.sample_shape)
+        return self.net(z).view(z.shape[0], *self.sample_shape)  # not len(z): torch.export keeps shape[0] symbolic
 
 
 class MLPDiscriminator(nn.Module):
