@@ -140,6 +140,11 @@ def test_prose_drops_sections_directives_shape_and_doctest_lines_and_keeps_role_
     assert prose("Sums its input.\n\nInput: (N, C)\nOutput: (N)\n:math:`y = x`").split() == ["Sums", "its", "input."]
 
 
+def test_prose_leaves_markdown_code_blocks_out():
+    page = "Run it like this.\n\n```\n$ deepzoo explain resnt\n   ...\n```\n\nIt uses ``BM25``."
+    assert prose(page).split() == ["Run", "it", "like", "this.", "It", "uses", "BM25."]
+
+
 def test_summaries_skip_shape_lines_that_plain_text_would_quote():
     # "shape" is the most frequent word of the raw docstring: Luhn on the plain text quotes a shape line.
     assert summarize(plain_text(DOCSTRING), max_sentences=1) == ["Input: :math:(), any shape."]

@@ -32,6 +32,8 @@ _NOT_PROSE_LINE = re.compile(
 )
 # :role:`~module.Name` (the ~ shows the last component only), :role:`text <target>`, :role:`text`.
 _ROLE = re.compile(r":[\w:-]+:`~?(?:[\w.]*\.)?([^`<]*?)\s*(?:<[^>]*>)?`")
+# reStructuredText's ``inline literal`` marks (but not a Markdown ``` fence) become Markdown's single `.
+_INLINE_LITERAL = re.compile(r"(?<!`)``(?!`)")
 # `text <https://...>`__ and `text <target>`_ links keep their text.
 _LINK = re.compile(r"`([^`<]+?)\s*<[^>]+>`_{1,2}")
 
@@ -71,7 +73,7 @@ def without_markup(text: str) -> str:
     What the search engine indexes as a document's body: Markdown tables and headings stay searchable.
     """
     text = _LINK.sub(r"\1", without_blocks(text))
-    return _ROLE.sub(r"\1", text).replace("``", "`")
+    return _INLINE_LITERAL.sub("`", _ROLE.sub(r"\1", text))
 
 
 def prose(text: str) -> str:
