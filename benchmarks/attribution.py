@@ -119,7 +119,7 @@ def main() -> None:
     for method, count in counts.items():
         slow = statistics.median(rates[(method, "captum, image by image")])
         fast = statistics.median(rates[(method, "deepzoo, batched")])
-        print(f"| {method} | {count} | {slow:.2f} | {fast:.2f} | {fast / slow:.2f}× | {gaps[method]:.1e} |")
+        print(f"| {method} | {count} | {slow:.3g} | {fast:.3g} | {fast / slow:.2f}× | {gaps[method]:.1e} |")
 
 
 if __name__ == "__main__":

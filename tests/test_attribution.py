@@ -220,7 +220,7 @@ def test_attribute_writes_maps_arrays_and_a_grid(digits_run, capsys):
     (["cnn-digits", "--method", "rollout"], "rollout: SmallCNN has no attention layers"),
     (["cnn-digits", "--layer", "featurs.0"], "--layer 'featurs.0': no such layer in SmallCNN; did you mean"),
     (["cnn-digits", "--target", "eleven"], "--target 'eleven': not a class of this run"),
-    (["mlp-digits"], r"gradcam: the layer gives \(\d+,\) per input, not a \(C, H, W\) feature map"),
+    (["mlp-digits"], r"gradcam: MLP's last stage \(forward_features\) gives no \(C, H, W\) feature map"),
     (["mlp-digits", "--method", "filters"], "filters: MLP has no 2-D convolution"),
     (["mlp-moons"], r"attribution maps are drawn over images \(C, H, W\); this run's inputs are \(2,\)"),
 ])

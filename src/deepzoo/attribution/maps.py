@@ -104,10 +104,9 @@ def black_baseline(x: torch.Tensor, mean: list[float] | None, std: list[float] |
 
 
 def _check_map(values: torch.Tensor, what: str, hint: str) -> None:
-    """A spatial method needs a map (N, C, H, W) at its layer; anything else is the user's mismatch."""
+    """A spatial method needs a map (N, ·, H, W) at its layer; anything else is the user's mismatch."""
     if values.dim() != 4:
-        raise ConfigError(f"{what}: the layer gives {tuple(values.shape[1:])} per input, not a (C, H, W) "
-                          f"feature map; {hint}")
+        raise ConfigError(f"{what} gives no (C, H, W) feature map; {hint}")
 
 
 @METHODS.register("gradcam", summary="Grad-CAM on the last convolutional stage (or --layer)")
@@ -117,8 +116,9 @@ def gradcam(scores: ClassScores, x: torch.Tensor, target: torch.Tensor, layer: s
     from captum.attr import LayerAttribution, LayerGradCam
 
     cam = LayerGradCam(scores, scores.layer(layer)).attribute(x, target=target, relu_attributions=True)
-    _check_map(cam, "gradcam", "Grad-CAM needs a convolutional layer: name one with --layer (a ViT: use "
-                              "--method rollout)")
+    where = f"layer {layer!r}" if layer else f"{type(scores.model).__name__}'s last stage (forward_features)"
+    _check_map(cam, f"gradcam: {where}", "Grad-CAM needs a convolutional layer: name one with --layer (a ViT: "
+                                         "use --method rollout)")
     return LayerAttribution.interpolate(cam, tuple(x.shape[-2:]), interpolate_mode="bilinear")[:, 0]
 
 
@@ -160,7 +160,8 @@ def activations(scores: ClassScores, x: torch.Tensor, layer: str | None = None) 
             scores(x)
     finally:
         handle.remove()
-    _check_map(found[0], "activations", "name a convolutional layer with --layer")
+    _check_map(found[0], f"activations: the layer's output {tuple(found[0].shape[1:])}",
+               "name a convolutional layer with --layer")
     return found[0]
 
 
