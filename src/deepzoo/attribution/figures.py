@@ -2,7 +2,8 @@
 
 Every file is written atomically (:mod:`deepzoo.files`), since it lands in a run folder that a report
 reads. A signed map (Integrated Gradients) is drawn with a diverging colour scale centred on 0 (red
-raises the score, blue lowers it); the others are drawn from their smallest to their largest value (rollout's floor is far above 0).
+raises the score, blue lowers it); the others are drawn from their smallest to their largest value
+(rollout's floor is far above 0).
 """
 
 from __future__ import annotations
