@@ -66,6 +66,8 @@ def resolve_task(cfg: RunConfig, meta: DatasetMeta) -> str:
     return model_task
 
 
+#: the splits of a run's data, in order
+SPLITS = ("train", "valid", "test")
 #: the data options a pretrained weight's preprocessing gives image files: the centre crop is ``size``
 WEIGHTS_IMAGE_OPTIONS = ("size", "resize", "interpolation", "mean", "std")
 
@@ -273,6 +275,12 @@ def train(model: str | None = None, data: str | None = None, task: str | None = 
         result = fit(recipe, cfg, run_dir, resume=resume, echo=echo, callbacks=callbacks)
         if folder is not None:
             write_skipped_files(run_dir, bundle.meta, echo, skipped)
+            from .inspection import inspect_finished_run
+
+            inspect_finished_run(result, echo)
+            from ..report import write_run_report
+
+            echo(f"report: {write_run_report(run_dir, bundle)}")
         return result
     except Interrupted as stop:
         raise Interrupted(f"{stop}; continue with: {resume_command(run_dir)}", stop.status) from None
@@ -371,22 +379,33 @@ def pretrained_run(model: str, weights: str = "imagenet", device: str = "auto") 
     return Run(None, cfg, {}, recipe)
 
 
-def evaluate(run: str | Path, runs_dir: str = "runs", data: str | None = None) -> dict[str, float]:
+def evaluate(run: str | Path, runs_dir: str = "runs", data: str | None = None, split: str | None = None,
+             echo=print) -> dict[str, float]:
     """Metrics of a trained run on its train, valid and test splits (the same split as in training), or —
     with ``data``, a dataset spec — on every row of that new labelled dataset, as ``data/<metric>``.
+    ``split`` (train, valid or test) scores that split alone and writes its error analysis into
+    ``<run>/errors/<split>/`` (:mod:`deepzoo.run.error_analysis`), echoing its log lines.
 
     The new data goes through the run's own preprocessing, read from its ``meta.json``: its table encoding
     (categories, imputed values), input normalisation, class names and target standardisation; none is
     recomputed on the new data. ``data/unseen_categories`` counts the table cells whose category the run
     never saw (encoded as unknown)."""
+    if split is not None and split not in SPLITS:
+        raise ConfigError(f"--split {split}: use one of {', '.join(SPLITS)}")
     if data is None:
         loaded = load_run(run, runs_dir)
         recipe = loaded.recipe
         metrics: dict[str, float] = {}
-        for split in ("train", "valid", "test"):
-            loader = recipe.loader(split, loaded.config.train.eval_batch_size)
-            metrics.update({f"{split}/{k}": v for k, v in recipe.evaluate(loader, split).items()})
+        for name in (split,) if split else SPLITS:
+            loader = recipe.loader(name, loaded.config.train.eval_batch_size)
+            metrics.update({f"{name}/{k}": v for k, v in recipe.evaluate(loader, name).items()})
+        if split is not None:
+            from .inspection import analyse_split
+
+            analyse_split(loaded, split, echo)
         return metrics
+    if split is not None:
+        raise ConfigError("evaluate: --split scores one of the run's own splits; --data scores a new dataset")
     loaded = load_run(run, runs_dir, with_data=False)
     recipe, meta = loaded.recipe, loaded.recipe.data.meta
     if loaded.config.task not in SUPERVISED_TASKS:
