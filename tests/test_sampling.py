@@ -12,6 +12,8 @@ from deepzoo.errors import ConfigError
 from deepzoo.models import create_model
 from deepzoo.text.sampling import filter_logits, generate, next_token
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 #: probabilities 1/2, 1/4, 1/8, 1/16, 1/16 (exact in binary), shuffled so order is not position
 PROBS = torch.tensor([[0.0625, 0.25, 0.5, 0.0625, 0.125]])
 LOGITS = PROBS.log()
@@ -116,3 +118,25 @@ def test_a_long_prompt_is_cropped_to_the_block_and_the_mode_is_restored(tiny):
 def test_bad_knobs_are_one_line(tiny, kwargs, message):
     with pytest.raises(ConfigError, match=message):
         generate(tiny, torch.zeros(1, 2, dtype=torch.long), 3, **kwargs)
+
+
+def test_deepzoo_sample_continues_a_prompt_with_an_lm_runs_model_and_tokenizer(runs, tmp_path, capsys):
+    from deepzoo import api
+    from deepzoo.cli import main
+
+    from .conftest import QUIET
+
+    folder = tmp_path / "corpus"
+    folder.mkdir()
+    for i in range(6):
+        (folder / f"{i}.txt").write_text(f"the cat {'sat' if i % 2 else 'ran'} on the mat. " * (4 + i))
+    api.train("gpt_nano", f"text:{folder}?block_size=16", name="lm", epochs=1, echo=lambda *a: None,
+              overrides=QUIET + ["model.args.n_layer=1", "model.args.n_head=2", "model.args.n_embd=16",
+                                 "task_args.ngram=0"])
+    loaded = api.load_run("lm", with_data=False)
+    tokenizer, model = loaded.recipe.tokenizer, loaded.recipe.model
+    expected = generate(model, torch.tensor([tokenizer.encode("the c")]), 12, temperature=0)[0].tolist()
+    assert main(["sample", "lm", "--prompt", "the c", "--max-new-tokens", "12", "--temperature", "0"]) == 0
+    assert capsys.readouterr().out == tokenizer.decode(expected) + "\n"
+    assert main(["sample", "lm", "--prompt", "", "--max-new-tokens", "3", "--seed", "1"]) == 0  # from <eot>
+    assert len(capsys.readouterr().out) > 1
