@@ -195,6 +195,7 @@ class AdversarialRecipe(Recipe):
         self.reuse_fakes = self.k == 1 and not fresh
         self.warnings: list[str] = []
         self._fake: torch.Tensor | None = None
+        self._batch: Any = None  # the batch as prepare_batch made it for its phases
         self._d_index = 0
         self._d_losses: list[torch.Tensor] = []
         self.watch = {"low_run": 0, "longest_low_run": 0, "warned": 0}
@@ -238,8 +239,16 @@ class AdversarialRecipe(Recipe):
         ignores ``condition``; one that reads it (a cGAN's labels) overrides this."""
         return self.player("discriminator", frozen)(x)
 
+    def prepare_batch(self, batch):
+        """A training batch as all its phases read it, made once, at its first phase: the batch itself here; a
+        recipe that augments (pix2pix's jitter, the segmentation GAN's joint augmentation) draws it here, so
+        that the discriminator and the generator steps see the same items."""
+        return batch
+
     def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
-        real, condition = self.split_batch(batch)
+        if phase == self.phases[0] and self._d_index == 0:
+            self._batch = self.prepare_batch(batch)
+        real, condition = self.split_batch(self._batch)
         if phase == "discriminator":
             index, self._d_index = self._d_index, self._d_index + 1
             return self.discriminator_step(_piece(real, self.k, index), _piece(condition, self.k, index))

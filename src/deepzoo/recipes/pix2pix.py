@@ -140,7 +140,6 @@ class Pix2PixRecipe(AdversarialRecipe):
             self.log_lines.append(f"weights: {config.model.weights} → "
                                   f"{load_pair_weights(self.model, config.model.weights)}")
         self.jitter = self.args["jitter"]
-        self._batch: Any = None
         self._baselines: dict[str, dict[str, float]] = {}
 
     def _check_data(self, meta) -> None:
@@ -163,12 +162,10 @@ class Pix2PixRecipe(AdversarialRecipe):
         return super().optimizer_modules()
 
     # -- steps --------------------------------------------------------------------------------------------
-    def training_step(self, batch, phase: str) -> dict[str, torch.Tensor]:
-        """The batch, jittered once for all its phases (the D steps and the G step see the same pairs)."""
-        if phase == self.phases[0] and self._d_index == 0:
-            a, b = batch
-            self._batch = paired_jitter(a, b) if self.jitter else (a, b)
-        return super().training_step(self._batch, phase)
+    def prepare_batch(self, batch):
+        """The pairs, jittered once for all the batch's phases (the D steps and the G step see the same pairs)."""
+        a, b = batch
+        return paired_jitter(a, b) if self.jitter else (a, b)
 
     def split_batch(self, batch) -> tuple[torch.Tensor, torch.Tensor]:
         source, target = batch

@@ -65,10 +65,11 @@ class SegmentationRecipe(DeviceAugmentation, Recipe):
     def __init__(self, config: RunConfig, data: DataBundle):
         super().__init__(config, data)
         meta, name = data.meta, config.model.name
+        self.task = config.task or TASK  # segmentation, or segmentation-gan (recipes/segmentation_gan.py)
         if model_entry(name).meta.get("task") != TASK:
-            raise ConfigError(f"task {TASK} trains segmentation models (unet); {name} is not one")
+            raise ConfigError(f"task {self.task} trains segmentation models (unet); {name} is not one")
         if meta.task != TASK:
-            raise ConfigError(f"task {TASK} needs a mask per image (segfolder:DIR, shapes, "
+            raise ConfigError(f"task {self.task} needs a mask per image (segfolder:DIR, shapes, "
                               f"oxford-pets?labels=trimap); {meta.name} has {meta.task} targets")
         self.ignore_index = self.args["ignore_index"]
         self.dice_weight = self.args["dice"]
