@@ -65,6 +65,12 @@ def test_gradcam_on_a_hand_built_network_peaks_where_the_class_evidence_is():
     torch.testing.assert_close(maps[0], expected_0)
     torch.testing.assert_close(maps[1], expected_1)
     assert maps[0].argmax() == 0  # the peak is the top-left pixel
+    # a binary run's one logit z = 2·mean(A) is read as the scores (−z/2, z/2): half of the maps above
+    with torch.no_grad():
+        model.head = nn.Linear(1, 1, bias=False)
+        model.head.weight.fill_(2.0)
+    binary = explain(model, x.repeat(2, 1, 1, 1), "gradcam", torch.tensor([1, 0]), binary=True).maps
+    torch.testing.assert_close(binary, torch.stack([expected_0, expected_1]) / 2)
 
 
 def small_cnn(seed: int = 0, classes: int = 3) -> nn.Module:
