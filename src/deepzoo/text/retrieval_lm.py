@@ -143,7 +143,8 @@ def retrieval_evaluation(model: torch.nn.Module, tokenizer, stream: Sequence[int
         plain_nll, tokens = strided_nll(model, stream, block_size, settings.stride, device=device)
         augmented_nll, _ = strided_nll(
             model, stream, block_size, settings.stride, device=device,
-            prefix=lambda s: retrieval_prefix(datastore, stream[:s], settings, budget, tokenizer.eot_id))
+            prefix=lambda s: retrieval_prefix(datastore, stream[max(0, s - settings.query_tokens):s], settings, budget,
+                                              tokenizer.eot_id))
     finally:
         model.train(was_training)
     return {
