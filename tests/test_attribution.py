@@ -237,3 +237,21 @@ def test_what_does_not_fit_is_one_line(digits_run, capsys, argv, needle):
     status = main(["attribute", *argv, "--input", str(images), "--runs-dir", runs])
     err = capsys.readouterr().err.strip()
     assert status == 2 and "\n" not in err and re.search(needle, err), err
+
+
+def test_a_pretrained_model_is_explained_into_the_output_folder(tmp_path, capsys):
+    """``--model resnet18 --weights imagenet`` (random weights cached where torch.hub keeps them): the map is
+    over the weights' 224×224 centre crop and the classes are ImageNet's names; without --output, one line."""
+    from tests.test_pretrained_weights import save_torchvision
+
+    save_torchvision("resnet18", "ResNet18_Weights.IMAGENET1K_V1")
+    image = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (240, 260, 3), dtype=np.uint8)).save(image)
+    out = tmp_path / "maps"
+    assert main(["attribute", "--model", "resnet18", "--weights", "imagenet", "--input", str(image),
+                 "--output", str(out)]) == 0
+    row = next(csv.DictReader(io.StringIO(capsys.readouterr().out)))
+    assert np.load(out / "photo_gradcam.npy").shape == (224, 224)
+    assert row["predicted"] == row["target"] and not row["predicted"].isdigit()  # an ImageNet class name
+    status = main(["attribute", "--model", "resnet18", "--input", str(image)])
+    assert status == 2 and "--output DIR: a pretrained model has no run folder" in capsys.readouterr().err
