@@ -1,9 +1,9 @@
 """The ``lm`` task: a decoder-only language model (the ``gpt`` family) trained on next-token prediction.
 
 The data is a text corpus packed into blocks (:mod:`deepzoo.data.text`: ``text:``, ``csv:?text=``,
-``python-docs``); the model is built with the tokenizer's ``vocab_size`` and a context of at least the
-data's ``block_size``. A step is the mean next-token cross-entropy over the batch's targets (padding
-ignored), as in Radford et al. 2018, eq. 1.
+``python-docs``); the model is built with the tokenizer's ``vocab_size`` and the data's ``block_size`` as
+its context (a larger ``model.block_size`` may be set; GPT-2's weights bring their own). A step is the mean
+next-token cross-entropy over the batch's targets (padding ignored), as in Radford et al. 2018, eq. 1.
 
 Metrics of a split (:mod:`deepzoo.metrics.text`), from its total negative log-likelihood: ``loss`` (mean
 NLL per token, nats), ``perplexity`` (per token) and ``bpb`` (bits per UTF-8 byte, comparable across
