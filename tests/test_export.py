@@ -107,8 +107,9 @@ def test_vit_exports_with_a_dynamic_batch(runs, images):
     train(runs, "vit", "vit_tiny_patch2_8", f"npz:{images}",
           ["model.depth=1", "model.width=16", "model.heads=2", "model.mlp_dim=32"])
     session = exported_session(runs, "vit")
-    x = api.load_run(runs / "vit").recipe.data.test.x[:7].cpu()
-    expected = api.load_run(runs / "vit").recipe.predict(x)["probability"].cpu()
+    recipe = api.load_run(runs / "vit").recipe
+    x = recipe.data.test.x[:7].cpu()
+    expected = recipe.predict(x)["probability"].cpu()
     assert (session.run(x)[0] - expected).abs().max() <= 1e-4
 
 
