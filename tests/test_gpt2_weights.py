@@ -158,12 +158,18 @@ def test_deepzoo_sample_with_hub_weights_prints_transformers_greedy_text(checkpo
     assert main(seeded) == 0 and capsys.readouterr().out == first and first.count("\n" + "-" * 40 + "\n") == 1
     assert main([*argv[:6], TEXT, "--max-new-tokens", "1"]) == 0
     assert "cropped to its last 32 (the model's block size)" in capsys.readouterr().err
+    assert main([*argv, "--out", "folder"]) == 2
+    assert "--out is for image samples; a language model's text is printed" in capsys.readouterr().err
 
 
-def test_deepzoo_sample_mistakes_are_one_line(capsys):
+def test_deepzoo_sample_mistakes_are_one_line(capsys, monkeypatch):
     from deepzoo.cli import main
+
+    monkeypatch.setenv("DEEPZOO_OFFLINE", "1")
 
     assert main(["sample", "--model", "gpt2", "--prompt", "x"]) == 2
     assert "needs --weights hf:REPO" in capsys.readouterr().err
     assert main(["sample"]) == 2
     assert "give a run (deepzoo sample RUN) or a pretrained language model" in capsys.readouterr().err
+    assert main(["sample", "--model", "gpt2", "--weights", "hf:gpt2", "--temperature", "-1"]) == 2
+    assert "temperature=-1.0: must be at least 0" in capsys.readouterr().err

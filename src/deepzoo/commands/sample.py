@@ -55,9 +55,12 @@ def sample_text(model, tokenizer, args: argparse.Namespace, device) -> int:
 
     import torch
 
-    from ..text.sampling import check_sampling, generate
+    from ..errors import ConfigError
+    from ..text.sampling import generate
 
-    check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)
+    if args.label or args.out:
+        raise ConfigError(f"{'--label' if args.label else '--out'} is for image samples; a language model's text "
+                          "is printed (redirect it: > FILE)")
     ids = tokenizer.encode(args.prompt or "") or [tokenizer.eot_id]
     if len(ids) > model.block_size:
         print(f"prompt: {len(ids)} tokens, cropped to its last {model.block_size} (the model's block size)",
@@ -100,9 +103,11 @@ def sample(args: argparse.Namespace) -> int:
     from ..errors import ConfigError
     from ..plots.autoencoder import image_grid_figure
     from ..plots.gan import class_rows_figure
+    from ..text.sampling import check_sampling
 
     if args.n is not None and args.n < 1:
         raise ConfigError(f"--n {args.n}: the number of samples must be at least 1")
+    check_sampling(args.max_new_tokens, args.temperature, args.top_k, args.top_p)  # before any file is read
     if args.model or args.weights:
         return sample_pretrained(args)
     if not args.run:
