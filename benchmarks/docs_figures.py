@@ -11,9 +11,14 @@ code path; the same seeds and settings as the page) and prints the page's table:
     python benchmarks/docs_figures.py autoencoder-uses   # docs/autoencoder_uses.md
     python benchmarks/docs_figures.py transfer-learning  # docs/transfer_learning.md (and its curves' PNG)
     python benchmarks/docs_figures.py segmentation       # docs/segmentation.md (and its overlays' PNG)
+    python benchmarks/docs_figures.py segmentation-gan   # docs/segmentation.md, the segmentation GAN (3 seeds, PNG)
     python benchmarks/docs_figures.py conditional-gans   # docs/image_to_image.md, Conditional GANs (and PNGs)
     python benchmarks/docs_figures.py pix2pix            # docs/image_to_image.md, pix2pix and next-frame (PNGs)
     python benchmarks/docs_figures.py cyclegan           # docs/image_to_image.md, CycleGAN (PNGs)
+    python benchmarks/docs_figures.py report             # docs/inspect.md, The HTML report (its screenshot)
+    python benchmarks/docs_figures.py error-analysis     # docs/inspect.md, Error analysis (its pictures)
+    python benchmarks/docs_figures.py attribution        # docs/inspect.md, Attribution maps (PNGs, sanity numbers)
+    python benchmarks/docs_figures.py export             # docs/inspect.md, Export (the verification table)
     python benchmarks/docs_figures.py NAME --quick       # a reduced run that only checks the script works
 
 Options: ``--runs-dir`` (default ``runs/docs-figures``; every group writes its runs to
@@ -529,14 +534,62 @@ def segmentation(ctx: Ctx, figure: Path | None) -> None:
     print(f"| majority class (background) | {m['test/baseline_miou']:.3f} | {m['test/baseline_pixel_accuracy']:.3f} "
           "| | 0 | |")
     if figure is not None:
-        from deepzoo.data.segmentation import mask_palette
-        from deepzoo.plots.segmentation import overlay_figure
+        print(f"\noverlays: {overlays_of_test_images(runs, figure)}")
 
-        recipe = runs["U-Net, depth 4"].recipe
-        x, y = recipe.data.test.x[:6], recipe.data.test.y[:6]
-        columns = [("truth", y)] + [(label.split(" (")[0], run.recipe.predict(x)["mask"].cpu())
-                                    for label, run in runs.items()]
-        print(f"\noverlays: {overlay_figure(x, columns, recipe.data.meta, mask_palette(recipe.data.meta), figure)}")
+
+def overlays_of_test_images(runs: dict[str, Any], figure: Path) -> Path:
+    """The first six test images of the first run with the truth and each run's prediction laid over them (the
+    runs share their split), labelled by the run's label up to its parenthesis."""
+    from deepzoo.data.segmentation import mask_palette
+    from deepzoo.plots.segmentation import overlay_figure
+
+    recipe = next(iter(runs.values())).recipe
+    x, y = recipe.data.test.x[:6], recipe.data.test.y[:6]
+    columns = [("truth", y)] + [(label.split(" (")[0], run.recipe.predict(x)["mask"].cpu())
+                                for label, run in runs.items()]
+    return overlay_figure(x, columns, recipe.data.meta, mask_palette(recipe.data.meta), figure)
+
+
+# -- docs/segmentation.md: the segmentation GAN ----------------------------------------------------------------
+#: CPU-sized: 32×32 scenes, a U-Net of depth 3 and width 8, a PatchGAN of width 16 (70×70 patches: each judges the
+#: whole map); both tasks train on the same settings, so the adversarial term is the only difference
+SEGMENTATION_GAN_RUN = ["model.depth=3", "model.base_width=8", "train.batch_size=16", "optim.lr=3e-3",
+                        "data.augment=flip,scale,crop"]
+SEGMENTATION_GAN_TASKS = {"U-Net (cross-entropy)": (None, []),
+                          "segmentation GAN (+ 0.01·adversarial)": ("segmentation-gan", ["task_args.d_width=16"])}
+SEGMENTATION_GAN_EPOCHS, SEGMENTATION_GAN_SEEDS = 20, 3
+
+
+def segmentation_gan(ctx: Ctx, figure: Path | None) -> None:
+    """docs/segmentation.md, "The segmentation GAN": the U-Net with and without Luc et al.'s adversarial term on
+    ``shapes?size=32``, each seed giving both the same split, initial U-Net and batches; the gain per seed (GAN −
+    plain) against the spread of the seeds; the overlays of seed 0's test images, the truth and both predictions."""
+    seeds = 1 if ctx.quick else SEGMENTATION_GAN_SEEDS
+    runs: dict[str, list] = {}
+    print("| training | test mIoU, seeds 0 / 1 / 2 | mean ± sd | test pixel accuracy (mean) | time per run |")
+    print("|---|---|---|---|---|")
+    for label, (task, overrides) in SEGMENTATION_GAN_TASKS.items():
+        done = [train(ctx, f"{task or 'segmentation'}-{seed}", "unet", "shapes?size=32", task,
+                      1 if ctx.quick else SEGMENTATION_GAN_EPOCHS, SEGMENTATION_GAN_RUN + overrides, seed)
+                for seed in range(seeds)]
+        runs[label] = [run for run, _ in done]
+        miou = [run.metrics["test/miou"] for run, _ in done]
+        accuracy = [run.metrics["test/pixel_accuracy"] for run, _ in done]
+        walls = [wall for _, wall in done]
+        spread = statistics.stdev(miou) if len(miou) > 1 else float("nan")
+        ctx.results[label] = {"test_miou": miou, "test_pixel_accuracy": accuracy, "wall_s": walls,
+                              "best_epoch": [run.summary.get("best_epoch") for run, _ in done]}
+        print(f"| {label} | {' / '.join(f'{v:.3f}' for v in miou)} | {statistics.mean(miou):.3f} ± {spread:.3f} | "
+              f"{statistics.mean(accuracy):.3f} | {statistics.mean(walls):.0f} s |", flush=True)
+    plain, gan = runs.values()
+    gains = [g.metrics["test/miou"] - p.metrics["test/miou"] for p, g in zip(plain, gan)]
+    ctx.results["gain"] = gains
+    ctx.results["majority class"] = [run.metrics["test/baseline_miou"] for run in plain]
+    print(f"\ngain in test mIoU per seed (GAN − plain, same split and start): {' / '.join(f'{g:+.3f}' for g in gains)}"
+          f"; majority class {' / '.join(f'{v:.3f}' for v in ctx.results['majority class'])}")
+    if figure is not None:
+        first = {label: group[0] for label, group in runs.items()}
+        print(f"\noverlays of seed 0: {overlays_of_test_images(first, figure)}")
 
 
 # -- docs/image_to_image.md: Conditional GANs ------------------------------------------------------------------
@@ -694,9 +747,313 @@ def cyclegan(ctx: Ctx, figures: Path | None) -> None:
             print(f"pictures: {sr_comparison_figure(recipe.picture_columns(images[:6], domain), path, title)}")
 
 
+# -- docs/inspect.md: the HTML report ---------------------------------------------------------------------------
+def report(ctx: Ctx, figure: Path | None) -> None:
+    """docs/inspect.md, "The HTML report": a CNN on digits, its report.html written again and timed, loaded in
+    headless Chromium (pictures decoded, console messages, error events) and, unless --quick, the screenshot of
+    the top of the page."""
+    from deepzoo.report import write_run_report
+    from deepzoo.report.browser import check_page, find_browser, screenshot
+
+    run, wall = train(ctx, "cnn-digits", "cnn", "digits", epochs=2 if ctx.quick else 10)
+    started = time.perf_counter()
+    page = write_run_report(run.dir)
+    seconds = time.perf_counter() - started
+    pictures = len(list(run.dir.glob("**/*.png"))) - len(list(run.dir.glob("tb/**/*.png")))
+    ctx.results["report"] = {"train_s": wall, "write_s": seconds, "kib": page.stat().st_size / 1024,
+                             "pictures": pictures}
+    print(f"report.html: {page.stat().st_size / 1024:.0f} KiB, {pictures} pictures, written in {seconds * 1000:.0f} "
+          f"ms (the run trained in {wall:.0f} s)")
+    browser = find_browser()
+    if browser is None:
+        print("no Chromium on this machine (apt-get install chromium): no browser check, no screenshot")
+        return
+    check = check_page(page, browser)
+    ctx.results["browser"] = {"images": check.images, "errors": check.errors, "console": check.console}
+    print(f"Chromium: {len(check.images)} pictures, {sum(w > 0 and h > 0 for w, h in check.images)} decoded, "
+          f"{check.errors} error events, {len(check.console)} console messages")
+    if figure is not None:
+        print(f"screenshot: {screenshot(page, figure, browser, width=1100, height=1500)}")
+
+
+# -- docs/inspect.md: error analysis ----------------------------------------------------------------------------
+def write_sklearn_table(path: Path, which: str) -> Path:
+    """scikit-learn's bundled wine (178 wines, 13 measurements, 3 cultivars) or diabetes (442 patients, 10
+    measurements, disease progression after a year) table as a CSV with its own column names (no download)."""
+    from sklearn import datasets
+
+    bunch = datasets.load_wine() if which == "wine" else datasets.load_diabetes(scaled=False)
+    target = "cultivar" if which == "wine" else "progression"
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow([*bunch.feature_names, target])
+        for row, y in zip(bunch.data, bunch.target):
+            writer.writerow([f"{v:.4g}" for v in row] + [f"cultivar_{y + 1}" if which == "wine" else f"{y:g}"])
+    return path
+
+
+#: the pictures of docs/inspect.md's "Error analysis", by run
+ERROR_PICTURES = {"cnn-digits": ("top_losses.png", "confusion_matrix.png"), "mlp-diabetes": ("residuals.png",)}
+
+
+def error_analysis(ctx: Ctx, figures: Path | None) -> None:
+    """docs/inspect.md, "Error analysis": a CNN on digits, an MLP on scikit-learn's wine table and one on its
+    diabetes table (regression); each run's error analysis and diagnostics, as training writes them, and the
+    pictures copied to docs/images/."""
+    import shutil
+
+    wine = write_sklearn_table(ctx.runs_dir / "wine.csv", "wine")
+    diabetes = write_sklearn_table(ctx.runs_dir / "diabetes.csv", "diabetes")
+    runs = {"cnn-digits": ("cnn", "digits", 3 if ctx.quick else 10),
+            "mlp-wine": ("mlp", f"csv:{wine}?target=cultivar", 5 if ctx.quick else 30),
+            "mlp-diabetes": ("mlp", f"csv:{diabetes}?target=progression", 5 if ctx.quick else 60)}
+    for name, (model, data, epochs) in runs.items():
+        run, wall = train(ctx, name, model, data, epochs=epochs)
+        folder = run.dir / "errors" / "test"
+        diagnostics = json.loads((run.dir / "diagnostics.json").read_text())
+        ctx.results[name] = {"train_s": wall, "metrics": run.metrics, "diagnostics": diagnostics["messages"],
+                             "files": sorted(p.name for p in folder.iterdir())}
+        print(f"{name}: trained in {wall:.1f} s; {', '.join(ctx.results[name]['files'])}")
+        for line in diagnostics["messages"]:
+            print(f"  {line}")
+        for table in ("per_class.csv", "confused_pairs.csv", "top_losses.csv"):
+            if (folder / table).is_file():
+                lines = (folder / table).read_text().splitlines()
+                print(f"  {table} ({len(lines) - 1} rows):\n    " + "\n    ".join(lines[:6]))
+        for picture in ERROR_PICTURES.get(name, ()) if figures is not None else ():
+            target = figures / f"errors_{name}_{picture}"
+            shutil.copyfile(folder / picture, target)
+            print(f"  picture: {target}")
+
+
+# -- docs/inspect.md: attribution maps --------------------------------------------------------------------------
+#: the methods whose pictures and sanity numbers docs/inspect.md shows, on the patches CNN
+ATTRIBUTION_METHODS = ("gradcam", "saliency", "integrated-gradients")
+
+
+def write_patch_pngs(folder: Path, count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``count`` new ``patches`` images (another seed than the dataset's) as PNG files; their labels and boxes."""
+    from PIL import Image
+
+    from deepzoo.data.embedded import patch_images
+
+    x, y, boxes = patch_images(count, seed=seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for i, image in enumerate(x):
+        Image.fromarray((image.transpose(1, 2, 0) * 255).round().astype(np.uint8)).save(folder / f"patch{i:02d}.png")
+    return y, boxes
+
+
+def sanity_numbers(run, method: str, count: int, seed: int) -> dict[str, float]:
+    """Pointing share (true class, ``count`` new images) and the randomisation test's mean Spearman correlation
+    (its first 64) of one method on a trained run."""
+    from deepzoo.attribution.sanity import pointing_check, randomisation_check
+    from deepzoo.data.build import normalize_like
+    from deepzoo.data.embedded import patch_images
+
+    x, y, boxes = patch_images(count, seed=seed)
+    meta, model = run.recipe.data.meta, run.recipe.model
+    inputs = torch.from_numpy(normalize_like(x, meta)).to(run.recipe.device)
+    options = {"mean": meta.mean, "std": meta.std}
+    pointing = pointing_check(model, inputs, torch.from_numpy(y), boxes, method, **options)
+    spearman = randomisation_check(model, inputs[:64], method, **options)
+    return {"pointing": pointing, "spearman_mean": float(spearman.mean()), "spearman_sd": float(spearman.std())}
+
+
+def attribution(ctx: Ctx, figures: Path | None) -> None:
+    """docs/inspect.md, "Attribution maps": the zoo's ``cnn`` and a small ViT trained on ``patches``; Grad-CAM,
+    saliency and Integrated Gradients grids of eight new images, the filters, a layer's activations and the
+    ViT's rollout, through ``deepzoo attribute``'s own function; the pointing and randomisation numbers."""
+    import shutil
+
+    from deepzoo.attribution import Settings, attribute_images
+
+    images = ctx.runs_dir / "images"
+    write_patch_pngs(images, 8, seed=7)
+    epochs = 2 if ctx.quick else 5
+    cnn, wall = train(ctx, "cnn-patches", "cnn", "patches", epochs=epochs)
+    vit_args = ["model.depth=4", "model.width=64", "model.heads=4", "model.mlp_dim=128"]
+    vit, vit_wall = train(ctx, "vit-patches", "vit_tiny_patch4_32", "patches", epochs=2 if ctx.quick else 5,
+                          overrides=vit_args)
+    ctx.results["runs"] = {"cnn-patches": {"train_s": wall, "metrics": cnn.metrics},
+                           "vit-patches": {"train_s": vit_wall, "metrics": vit.metrics}}
+    print(f"cnn-patches: test accuracy {cnn.metrics.get('test/accuracy', float('nan')):.3f} in {wall:.0f} s; "
+          f"vit-patches: {vit.metrics.get('test/accuracy', float('nan')):.3f} in {vit_wall:.0f} s")
+    pictures = {}
+    for run, settings in [(cnn, Settings(m)) for m in ATTRIBUTION_METHODS] + [
+            (cnn, Settings("filters")), (cnn, Settings("activations", layer="features.0")), (vit, Settings("rollout"))]:
+        loaded = api.load_run(run.dir, with_data=False)
+        started = time.perf_counter()
+        rows = attribute_images(loaded, images, settings, run.dir / "attributions")
+        seconds = time.perf_counter() - started
+        print(f"  deepzoo attribute {run.dir.name} --input images/ --method {settings.method}"
+              f"{' --layer ' + settings.layer if settings.layer else ''}: {len(rows)} rows in {seconds:.1f} s")
+        if settings.method == "integrated-gradients":
+            deltas, differences = [abs(r["delta"]) for r in rows], [abs(r["difference"]) for r in rows]
+            ctx.results["ig_completeness"] = {"largest_delta": max(deltas), "differences": differences}
+            print(f"    completeness: |delta| at most {max(deltas):.4f}; |f(x) - f(baseline)| from "
+                  f"{min(differences):.4f} to {max(differences):.2f}")
+        name = {"filters": "filters.png", "activations": "patch00_activations.png"}.get(
+            settings.method, f"grid_{settings.method}.png")
+        pictures[f"{run.dir.name}_{settings.method}"] = run.dir / "attributions" / name
+    chance, count = (8 / 32) ** 2, 64 if ctx.quick else 256
+    ctx.results["sanity"] = {"chance": chance, "images": count}
+    print(f"sanity checks on {count} new images (chance of pointing: {chance:.2%})")
+    for run, method in [(cnn, m) for m in ATTRIBUTION_METHODS] + [(vit, "rollout")]:
+        numbers = sanity_numbers(api.load_run(run.dir, with_data=False), method, count, seed=8)
+        ctx.results["sanity"][f"{run.dir.name}/{method}"] = numbers
+        print(f"  {run.dir.name} {method}: pointing {numbers['pointing']:.1%}, Spearman trained vs randomised "
+              f"{numbers['spearman_mean']:.2f} ± {numbers['spearman_sd']:.2f}")
+    for key, source in pictures.items() if figures is not None else ():
+        target = figures / f"attribution_{key}.png"
+        shutil.copyfile(source, target)
+        print(f"  picture: {target}")
+
+
+#: docs/inspect.md, "Export": (run name, model, data, task, epochs, overrides, parts); a part None is the default
+EXPORT_RUNS = [
+    ("resnet20-digits", "resnet20", "digits", None, 3, [], [None]),
+    ("vit-digits", "vit_tiny_patch2_8", "digits", None, 3, ["model.depth=2"], [None]),
+    ("mlp-wine", "mlp", "csv:{wine}?target=cultivar", None, 30, [], [None]),
+    ("mlp-diabetes", "mlp", "csv:{diabetes}?target=progression", None, 30, [], [None]),
+    ("dcgan-digits", "dcgan", "digits", None, 3, [], [None]),
+    ("cgan-digits", "cgan", "digits", None, 3, [], [None]),
+    ("vae-digits", "vae", "digits", "reconstruct", 5, [], ["encoder", "decoder"]),
+    ("pix2pix-digits-edges", "pix2pix", "digits-edges", None, 1, ["task_args.preset=none", "train.batch_size=16"],
+     [None]),
+    ("cyclegan-digits-inverted", "cyclegan", "digits-inverted", None, 1, ["task_args.preset=none",
+                                                                          "train.batch_size=16"], [None]),
+    ("srgan-sample-images", "srgan", "sample-images?crop=32&count=256", None, 1, ["model.scale=2"], [None]),
+]
+
+
+def export(ctx: Ctx) -> None:
+    """docs/inspect.md, "Export": each family's run on embedded data, exported to ONNX and ``.pt2`` by
+    :func:`deepzoo.export.export_run` (``deepzoo export``'s code path); the verification's largest difference,
+    the file size and the export's wall time; and the one-line refusal of a GNN run."""
+    from deepzoo.errors import ConfigError
+    from deepzoo.export import export_run
+
+    tables = {key: write_sklearn_table(ctx.runs_dir / f"{key}.csv", key) for key in ("wine", "diabetes")}
+    rows = []
+    print("| run | part | format | max abs difference | tolerance | size (MB) | export (s) |")
+    print("|---|---|---|---|---|---|---|")
+    for name, model, data, task, epochs, overrides, parts in EXPORT_RUNS:
+        run, _ = train(ctx, name, model, data.format(**tables), task, 1 if ctx.quick else epochs, overrides)
+        for part in parts:
+            for fmt in ("onnx", "pt2"):
+                started = time.perf_counter()
+                result = export_run(run.dir, fmt, part=part)
+                seconds = time.perf_counter() - started
+                check = result.verification
+                row = {"run": name, "part": result.part, "format": fmt, "max_abs_diff": check.max_abs_diff,
+                       "tolerance": check.tolerance, "mb": result.path.stat().st_size / 1e6, "seconds": seconds}
+                rows.append(row)
+                print(f"| {name} | {result.part} | {fmt} | {check.max_abs_diff:.1e} | {check.tolerance:.0e} | "
+                      f"{row['mb']:.2f} | {seconds:.1f} |", flush=True)
+    graph, _ = train(ctx, "gcn-karate", "gcn", "karate", None, 1 if ctx.quick else 50)
+    try:
+        export_run(graph.dir, "onnx")
+    except ConfigError as err:
+        print(f"gcn-karate: {err}")
+        ctx.results["refusal"] = str(err)
+    ctx.results["exports"] = rows
+
+
+# -- docs/language_models.md: gpt_nano on python-docs -------------------------------------------------------
+LM_TOKENIZERS = {"char": "python-docs", "bpe": "python-docs?tokenizer=bpe&vocab_size=1024"}
+LM_PROMPT = "The for statement"
+LM_TEMPERATURES = (0.8, 1.2)
+
+
+def sampled_text(run, temperature: float) -> str:
+    """``deepzoo sample RUN --prompt ... --temperature T --seed 0`` as the page shows it: its printed text."""
+    import contextlib
+    import io
+
+    from deepzoo.cli import main as cli
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        cli(["sample", str(run.dir), "--prompt", LM_PROMPT, "--max-new-tokens", "200", "--temperature",
+             str(temperature), "--top-k", "50", "--seed", "0"])
+    return out.getvalue().strip()
+
+
+def language_models(ctx: Ctx, figure: Path | None) -> None:
+    """docs/language_models.md, "Training and perplexity": ``gpt_nano`` on ``python-docs`` with the character
+    and the BPE tokenizer (the task's defaults, seed 0, one thread): test perplexity and bits per byte beside
+    the Kneser-Ney trigram on the same tokens, the wall time, samples at two temperatures, and the validation
+    bits per byte by epoch against the trigram's."""
+    rows = {}
+    for kind, data in LM_TOKENIZERS.items():
+        run, wall = train(ctx, f"gpt-nano-{kind}", "gpt_nano", data, None, 1 if ctx.quick else None)
+        m = run.metrics
+        rows[kind] = {"wall_s": wall, "epochs": len(epoch_rows(run)), "vocab": run.recipe.data.meta.num_classes,
+                      "tokens": run.recipe.data.meta.extra["tokens"], "curve": epoch_rows(run),
+                      **{k: m[k] for k in m if k.startswith(("test/", "valid/"))},
+                      "samples": {t: sampled_text(run, t) for t in LM_TEMPERATURES}}
+    ctx.results.update(rows)
+    print("\n| tokenizer | vocabulary | test tokens | gpt_nano perplexity | gpt_nano bits/byte | trigram perplexity "
+          "| trigram bits/byte | wall time |")
+    print("|---|---|---|---|---|---|---|---|")
+    for kind, r in rows.items():
+        print(f"| {kind} | {r['vocab']:,} | {r['tokens']['test']:,} | {r['test/perplexity']:.2f} | {r['test/bpb']:.3f} "
+              f"| {r['test/ngram_perplexity']:.2f} | {r['test/ngram_bpb']:.3f} | {r['wall_s'] / 60:.1f} min, "
+              f"{r['epochs']} epochs |")
+    for kind, r in rows.items():
+        for t, text in r["samples"].items():
+            print(f"\n{kind}, temperature {t}:\n{text}")
+    if figure is not None:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        for (kind, r), colour in zip(rows.items(), ("tab:blue", "tab:orange")):
+            epochs = [row["epoch"] for row in r["curve"]]
+            ax.plot(epochs, [row["valid/bpb"] for row in r["curve"]], "o-", color=colour, label=f"gpt_nano, {kind}")
+            ax.axhline(r["valid/ngram_bpb"], color=colour, linestyle="--", label=f"Kneser-Ney trigram, {kind}")
+        ax.set(xlabel="epoch", ylabel="validation bits per byte", title="gpt_nano on python-docs (2-core CPU)")
+        ax.legend(fontsize=8)
+        fig.tight_layout()
+        fig.savefig(figure, dpi=110)
+        plt.close(fig)
+        print(f"figure: {figure}")
+
+
+# -- docs/language_models.md, "Retrieval-augmented language modelling" ---------------------------------------
+def retrieval(ctx: Ctx) -> None:
+    """docs/language_models.md, "Retrieval-augmented language modelling": ``gpt_nano`` on ``python-docs`` (the
+    character tokenizer, the task's defaults, seed 0, one thread), then ``deepzoo evaluate RUN --retrieval train``
+    with Ram et al.'s settings (BM25 every 4 tokens on the last 32, k = 1): test perplexity and bits per byte with
+    and without the passage, and the wall times."""
+    from deepzoo.text.retrieval_lm import RetrievalSettings, evaluate_run
+
+    run, wall = train(ctx, "gpt-nano-char", "gpt_nano", "python-docs", None, 1 if ctx.quick else None,
+                      ["task_args.ngram=0"])
+    print(f"  deepzoo evaluate {run.dir} --retrieval train", flush=True)
+    started = time.perf_counter()
+    r = evaluate_run(api.load_run(run.dir).recipe, "train", RetrievalSettings())
+    evaluation = time.perf_counter() - started
+    ctx.results.update({"train_wall_s": wall, "evaluate_wall_s": evaluation, **r,
+                        "test/perplexity": run.metrics["test/perplexity"]})
+    print(f"\ntrained in {wall / 60:.1f} min; the task's block-by-block test perplexity "
+          f"{run.metrics['test/perplexity']:.3f}; evaluated in {evaluation / 60:.1f} min")
+    print("\n| context | test perplexity | test bits/byte |")
+    print("|---|---|---|")
+    print(f"| sliding window, no retrieval | {r['perplexity_no_retrieval']:.3f} | {r['bpb_no_retrieval']:.3f} |")
+    print(f"| BM25 passage from the training documents | {r['perplexity_retrieval']:.3f} | {r['bpb_retrieval']:.3f} |")
+    print(f"test tokens {int(r['tokens']):,}; datastore {int(r['chunks']):,} chunks of "
+          f"{int(r['passage_tokens'])} tokens")
+
+
 GROUPS = ["mnist1d-seeds", "ssl-tables", "gan-digits", "zoo-5-epochs", "autoencoder-uses", "transfer-learning",
-          "segmentation", "conditional-gans", "pix2pix", "cyclegan"]
-THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1, "pix2pix": 1, "cyclegan": 1}  # the pages' "one thread per run"
+          "segmentation", "segmentation-gan", "conditional-gans", "pix2pix", "cyclegan", "report", "error-analysis",
+          "attribution", "export", "language-models", "retrieval"]
+THREADS = {"ssl-tables": 1, "zoo-5-epochs": 1, "pix2pix": 1, "cyclegan": 1,  # the pages' "one thread per run"
+           "segmentation-gan": 1, "export": 1, "language-models": 1, "retrieval": 1}
 
 
 def main() -> None:
@@ -730,12 +1087,28 @@ def main() -> None:
         autoencoder_uses(ctx, args.long_denoise)
     elif args.group == "segmentation":
         segmentation(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/segmentation.png")
+    elif args.group == "segmentation-gan":
+        figure = None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/segmentation_gan.png"
+        segmentation_gan(ctx, figure)
     elif args.group == "conditional-gans":
         conditional_gans(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
     elif args.group == "pix2pix":
         pix2pix(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
     elif args.group == "cyclegan":
         cyclegan(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
+    elif args.group == "report":
+        report(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/report.png")
+    elif args.group == "error-analysis":
+        error_analysis(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
+    elif args.group == "attribution":
+        attribution(ctx, None if args.quick else Path(__file__).resolve().parents[1] / "docs/images")
+    elif args.group == "export":
+        export(ctx)
+    elif args.group == "language-models":
+        figure = None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/lm_python_docs.png"
+        language_models(ctx, figure)
+    elif args.group == "retrieval":
+        retrieval(ctx)
     else:
         figure = None if args.quick else Path(__file__).resolve().parents[1] / "docs/images/transfer_learning.png"
         transfer_learning(ctx, 1 if args.quick else 3, figure)
