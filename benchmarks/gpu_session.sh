@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU rows of benchmarks/RESULTS.md in one prepared call on a lent GPU machine (issues 2, 4, 5, 6, 9, 19, 20, 23).
+# The GPU rows of benchmarks/RESULTS.md in one prepared call on a lent GPU machine (issues 2, 4, 5, 6, 9, 19, 20, 21, 22, 23).
 #
 # Run from the repository root there:  bash benchmarks/gpu_session.sh
 # It uses that machine's own python3 (PyTorch, torchvision, PyG, Lightning and timm are installed there)
@@ -8,11 +8,11 @@
 # machine in machine.txt, goes to ./gpu_logs, or — on the device tool, which brings back at most 8 files
 # from $OUT — into $OUT/gpu_logs.tgz, re-packed after every part so a cut-off call still returns them.
 #
-# Optuna and mnist1d (and their needs) are not on the GPU machine. Their wheels travel in .whl (name it in
+# Optuna, mnist1d, Captum and tokenizers (and their needs) are not on the GPU machine. Their wheels travel in .whl (name it in
 # the device tool's `carry`; .git/info/exclude lists /.whl/), fetched here once with
 #   python3 -m pip download --no-deps --only-binary=:all: --python-version 3.12 --implementation cp \
 #     --platform manylinux_2_28_x86_64 --platform manylinux2014_x86_64 --platform any -d .whl \
-#     optuna alembic sqlalchemy colorlog mako greenlet mnist1d
+#     optuna alembic sqlalchemy colorlog mako greenlet mnist1d captum tokenizers huggingface_hub
 # and installed there into /tmp/site.
 # DEVICE=cpu LIMIT_SCALE=0.1 PYTHON=.venv/bin/python give a quick dry run of the script itself on a CPU.
 set -u
@@ -22,7 +22,7 @@ device="${DEVICE:-cuda}"
 scale="${LIMIT_SCALE:-1}"
 py="${PYTHON:-python3}"
 mkdir -p "$logs"
-if [ -d .whl ] && ! "$py" -c "import optuna, mnist1d" 2>/dev/null; then
+if [ -d .whl ] && ! "$py" -c "import optuna, mnist1d, captum, tokenizers" 2>/dev/null; then
     "$py" -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl \
         && export PYTHONPATH="/tmp/site${PYTHONPATH:+:$PYTHONPATH}"
 fi
@@ -59,15 +59,17 @@ suite() {  # the tests in tests/gpu on the device, their log and durations kept 
 
 # The GPU suite first (issue 23 §1), then every benchmark's GPU rows, the figures most wanted first; the
 # limits add up to 520 s, so the whole stays under 9 minutes with the start-up and the wheels.
-suite 105
-run 70 engine_overhead benchmarks/engine_overhead.py --epochs 10 --repeats 2
+suite 95
+run 65 engine_overhead benchmarks/engine_overhead.py --epochs 10 --repeats 2
 run 55 zoo_eager benchmarks/zoo_throughput.py --models resnet50 vit_b_16 vgg16 mobilenet_v1 resnet20 --skip-cpu \
     --no-compile
-run 95 zoo_compiled benchmarks/zoo_throughput.py --models vit_b_16 resnet20 resnet50 --skip-cpu --compiled-only
+run 80 zoo_compiled benchmarks/zoo_throughput.py --models vit_b_16 resnet20 resnet50 --skip-cpu --compiled-only
 run 35 gan_throughput benchmarks/gan_throughput.py --images 8192 --epochs 5 --skip-fcd
-run 30 ssl_throughput benchmarks/ssl_throughput.py --datasets digits --epochs 5 --repeats 1 --workers 0 4
-run 30 style_transfer benchmarks/style_transfer.py --sizes 256 512 --iterations 10 5 --rounds 2
+run 25 ssl_throughput benchmarks/ssl_throughput.py --datasets digits --epochs 5 --repeats 1 --workers 0 4
+run 25 style_transfer benchmarks/style_transfer.py --sizes 256 512 --iterations 10 5 --rounds 2
 run 25 autoencoders benchmarks/autoencoders.py --epochs 10 --repeats 3 --skip-sweep
 run 15 augmentation benchmarks/augmentation_throughput.py --repeats 20
-run 30 image_streaming benchmarks/image_streaming.py --images 1500 --rounds 3 --workers 8 --batch 128 --memory-images ""
+run 25 image_streaming benchmarks/image_streaming.py --images 1500 --rounds 3 --workers 8 --batch 128 --memory-images ""
 run 30 image_to_image benchmarks/image_to_image.py --images 64 --unet-images 128 --epochs 3 --rounds 1
+run 20 attribution benchmarks/attribution.py --gradcam-images 64 --ig-images 16 --batch 32 --rounds 2
+run 25 language_models benchmarks/language_models.py --documents 24 --rounds 2
