@@ -65,7 +65,7 @@ def next_token(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None
     return torch.multinomial(probs, 1, generator=generator)
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def generate(model: torch.nn.Module, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
              top_k: int | None = None, top_p: float | None = None, generator: torch.Generator | None = None,
              use_cache: bool = True) -> torch.Tensor:
